@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up csip on a fresh machine: a virtual environment in .venv with the project and its dev extras.
+# torch/torchvision are pinned to the releases that this project's machines carry on local disk (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --upgrade pip
+"$VENV/bin/pip" install -q "torch==2.14.1" "torchvision==0.29.1"
+"$VENV/bin/pip" install -q -e ".[dev]"
+echo "csip installed in $VENV"
