@@ -396,10 +396,11 @@ def describe_scene(cfg: SceneConfig, split, index, scene, relations_wanted=True)
                                             for (i, j), rel in table.items() if i == k for p in PREDICATES if rel[p] is True])
         for k in range(len(objs))})
     def xyxy(k): x, y, w, h = anns[k]['bbox']; return [int(x), int(y), int(x + w) - 1, int(y + h) - 1]
-    unrel = dict(filename=fname, objects=[dict(category=cats[k], box=xyxy(k)) for k in range(len(objs))],
-                 relationships=[dict(subject=cats[i], object=cats[j], subject_box=xyxy(i), object_box=xyxy(j),
-                                     predicate=[p for p in PREDICATES if rel[p] is True])
-                                for (i, j), rel in table.items() if any(v is True for v in rel.values())])
+    unrel = dict(filename=fname, im_id=iid,   # UnRel's field names and order (see "Writing the dataset")
+                 relationships=[dict(sub=cats[i], obj=cats[j], sub_box=xyxy(i), obj_box=xyxy(j),
+                                     rels=[p for p in PREDICATES if rel[p] is True])
+                                for (i, j), rel in table.items() if any(v is True for v in rel.values())],
+                 objects=[dict(category=cats[k], box=xyxy(k)) for k in range(len(objs))])
     out.update(spatialsense=dict(url=f"csip-scenes/{fname}", nsid='csip-scenes', height=size, width=size,
                                  split=SPATIALSENSE_SPLIT[split], annotations=ss),
                gqa_graph=graph, gqa_questions=questions, unrel=unrel)
@@ -441,7 +442,7 @@ def _cellcol(items):
 def _unrel_queries(cfg, recs):
     counts = {}
     for r in recs:
-        for t in {f"{rel['subject']}-{p}-{rel['object']}" for rel in r['unrel']['relationships'] for p in rel['predicate']}:
+        for t in {f"{rel['sub']}-{p}-{rel['obj']}" for rel in r['unrel']['relationships'] for p in rel['rels']}:
             counts[t] = counts.get(t, 0) + 1
     by_pred = {p: sorted([t for t, n in counts.items() if t.split('-')[1] == p and n >= cfg.unrel_min_positives],
                          key=lambda t: (-counts[t], t)) for p in PREDICATES}
@@ -452,15 +453,17 @@ def _unrel_queries(cfg, recs):
     return out, counts
 
 def _write_unrel(cfg, root, recs):
-    def struct(d): return {k: (_cellcol([struct(x) for x in v]) if k in ('objects', 'relationships') else
-                               _cellcol(list(v)) if k == 'predicate' else
-                               np.asarray(v, np.float64).reshape(1, -1) if k.endswith('box') else v) for k, v in d.items()}
+    def struct(d):   # dict -> MATLAB struct: lists of records and `rels` become cells, numbers become doubles
+        return {k: (_cellcol([struct(x) for x in v]) if k in ('objects', 'relationships') else
+                    _cellcol(list(v)) if k == 'rels' else
+                    np.asarray(v, np.float64).reshape(1, -1) if k.endswith('box') else
+                    np.float64(v) if k == 'im_id' else v) for k, v in d.items()}
     queries, _ = _unrel_queries(cfg, recs)
     wanted = set(queries)
     def keep(u):   # like UnRel's own file, only the relationships of the query triplets are annotated
-        rels = [dict(r, predicate=[p for p in r['predicate'] if f"{r['subject']}-{p}-{r['object']}" in wanted])
+        rels = [dict(r, rels=[p for p in r['rels'] if f"{r['sub']}-{p}-{r['obj']}" in wanted])
                 for r in u['relationships']]
-        return dict(u, relationships=[r for r in rels if r['predicate']])
+        return dict(u, relationships=[r for r in rels if r['rels']])
     anns = _cellcol([struct(keep(r['unrel'])) for r in recs])
     for name, var, val in (('annotations.mat', 'annotations', anns), ('annotated_triplets.mat', 'triplets', _cellcol(queries))):
         buf = BytesIO(); scipy.io.savemat(buf, {var: val})
