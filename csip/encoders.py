@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+from .data import image_to_float
 from .forces import banner_image, DEFAULT_RS
 
 # %% auto #0
@@ -66,7 +67,7 @@ class ImageEncoder(nn.Module):
         self.register_buffer('scale', scale.view(1, -1, 1, 1), persistent=False)
         self.register_buffer('shift', shift.view(1, -1, 1, 1), persistent=False)
     def forward(self, x):
-        if x.dtype == torch.uint8: x = x.float() / 255
+        if x.dtype == torch.uint8: x = image_to_float(x)   # csip.data's uint8 convention: RGB 0..255, masks 0/1
         return self.backbone(x * self.scale + self.shift)
 
 # %% ../nbs/03_encoders.ipynb #0a33001d
