@@ -10,7 +10,7 @@ logs=$(mktemp -d)
 passed=0; failed=0
 for nb in nbs/[0-9]*.ipynb; do
   start=$(date +%s)
-  if "$BIN/nbdev_test" --path "$nb" > "$logs/nb.log" 2>&1; then
+  if "$BIN/nbdev_test" --path "$nb" --flags slow > "$logs/nb.log" 2>&1; then
     passed=$((passed + 1)); echo "PASS $nb ($(( $(date +%s) - start )) s)"
   else
     failed=$((failed + 1)); echo "FAIL $nb ($(( $(date +%s) - start )) s)"; cat "$logs/nb.log"
