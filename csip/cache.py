@@ -14,7 +14,7 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
 from .forces import BannerConfig, force_banners
-from .data import ObjectRef, Pair, object_mask, union_box, load_coco_pairs, PairSamplingConfig
+from .data import ObjectRef, Pair, object_mask, union_box, load_coco_pairs, PairSamplingConfig, atomic_write
 
 # %% auto #0
 __all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'EmptyMaskError', 'CacheConfig', 'pair_grid', 'object_grid_mask',
@@ -117,12 +117,6 @@ def make_manifest(pair_ids, config:CacheConfig, shard_size:int, source=None) -> 
                 n_shards=math.ceil(len(pair_ids) / shard_size), banner_shape=[n_r, n_dirs], dtype='float32',
                 pair_ids_file='pair_ids.txt', source=source)
 
-def _atomic_write_text(path:Path, text:str):
-    "Write `text` to `path` through a temporary name unique to this process, then rename."
-    tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')
-    with open(tmp, 'w') as f: f.write(text); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-
 def read_manifest(cache_dir) -> dict:
     "The manifest of the cache in `cache_dir`; FileNotFoundError / ValueError naming the file."
     path = Path(cache_dir)/'manifest.json'
@@ -152,10 +146,10 @@ def write_or_check_manifest(cache_dir, pair_ids, config:CacheConfig, shard_size:
     want = make_manifest(pair_ids, config, shard_size, source)
     if (cache_dir/'manifest.json').exists():
         m = read_manifest(cache_dir); check_manifest(m, want, cache_dir)
-        if not (cache_dir/'pair_ids.txt').exists(): _atomic_write_text(cache_dir/'pair_ids.txt', ''.join(f'{p}\n' for p in pair_ids))
+        if not (cache_dir/'pair_ids.txt').exists(): atomic_write(cache_dir/'pair_ids.txt', ''.join(f'{p}\n' for p in pair_ids))
         return m
-    _atomic_write_text(cache_dir/'pair_ids.txt', ''.join(f'{p}\n' for p in pair_ids))
-    _atomic_write_text(cache_dir/'manifest.json', json.dumps(want, indent=1))
+    atomic_write(cache_dir/'pair_ids.txt', ''.join(f'{p}\n' for p in pair_ids))
+    atomic_write(cache_dir/'manifest.json', json.dumps(want, indent=1))
     return want
 
 # %% ../nbs/02b_cache.ipynb #34e0c017
@@ -170,11 +164,8 @@ def shard_ok(path:Path, n:int, banner_shape) -> bool:
     return a.dtype == np.float32 and a.shape == (n, *banner_shape)
 
 def write_shard(path:Path, banners:np.ndarray):
-    "Write a shard: `<path>.tmp`, flush to disk, rename (a shard that exists is complete)."
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
-        np.save(f, np.ascontiguousarray(banners, dtype=np.float32)); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
+    "Write a shard atomically (`atomic_write`: a shard that exists is complete)."
+    atomic_write(path, lambda f: np.save(f, np.ascontiguousarray(banners, dtype=np.float32)))
 
 def dist_env() -> tuple[int, int, int]:
     "`(rank, world_size, local_rank)` from the environment `torchrun` sets; `(0, 1, 0)` outside it."
@@ -248,8 +239,9 @@ def compute_banners(pairs, cache_dir, config:CacheConfig=CacheConfig(), device=N
     todo = []
     for s in range(rank, m['n_shards'], world_size):
         path, rows = cache_dir/shard_name(s), shard_rows(s, len(pairs), shard_size)
-        tmp = path.with_name(path.name + '.tmp')
-        if tmp.exists(): tmp.unlink(); run.shards_redone.append(s)
+        stale = list(cache_dir.glob(shard_name(s) + '*.tmp'))   # a write killed half-way
+        for tmp in stale: tmp.unlink()
+        if stale: run.shards_redone.append(s)
         if path.exists():
             if shard_ok(path, len(rows), m['banner_shape']): run.shards_found.append(s); continue
             path.unlink(); run.shards_redone.append(s)

@@ -15,11 +15,11 @@ import scipy.io
 
 # %% auto #0
 __all__ = ['SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A', 'TINT_B', 'TINT_ALPHA', 'ObjectRef',
-           'Pair', 'box_mask', 'object_mask', 'pair_masks', 'read_json', 'check_bbox', 'check_image',
-           'PairSamplingConfig', 'coco_objects', 'sample_image_pairs', 'load_coco_pairs', 'spatialsense_image_path',
-           'spatialsense_box', 'load_spatialsense', 'UnRelQuery', 'unrel_box', 'load_unrel', 'GQARelQuestion',
-           'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry', 'prepare_pair_image', 'image_to_float',
-           'split_channels', 'PairImageDataset', 'make_loader']
+           'Pair', 'box_mask', 'object_mask', 'pair_masks', 'read_json', 'check_bbox', 'check_image', 'atomic_write',
+           'write_json', 'PairSamplingConfig', 'coco_objects', 'sample_image_pairs', 'load_coco_pairs',
+           'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'UnRelQuery', 'unrel_box', 'load_unrel',
+           'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry', 'prepare_pair_image',
+           'image_to_float', 'split_channels', 'PairImageDataset', 'make_loader']
 
 # %% ../nbs/02_data.ipynb #83195d5d
 @dataclass(frozen=True)
@@ -96,6 +96,23 @@ def check_bbox(bbox, width, height, where:str, tol:float=1.0) -> tuple:
 def check_image(path, where:str):
     "`FileNotFoundError` naming the image and `where` (the pair or record) when `path` is not a file."
     if not os.path.isfile(path): raise FileNotFoundError(f"image {path} not found ({where})")
+
+def atomic_write(path, data) -> Path:
+    "Write `data` (bytes, str, or a function given the open binary file) to `path` atomically: temporary file, fsync, rename."
+    path = Path(path); tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'wb') as f:
+            if callable(data): data(f)
+            else: f.write(data.encode() if isinstance(data, str) else data)
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
+
+def write_json(path, obj, **dumps_kwargs) -> Path:
+    "`atomic_write` of `obj` as JSON (numpy arrays and scalars become lists and numbers); `dumps_kwargs` go to `json.dumps`."
+    plain = lambda o: o.tolist() if hasattr(o, 'tolist') else str(o)
+    return atomic_write(path, json.dumps(obj, default=plain, **dumps_kwargs))
 
 # %% ../nbs/02_data.ipynb #c967997a
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import scipy.io
 from pycocotools import mask as mask_utils
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
+from .data import atomic_write, write_json
 
 # %% auto #0
 __all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'SceneConfig',
@@ -407,12 +408,7 @@ def describe_scene(cfg: SceneConfig, split, index, scene, relations_wanted=True)
     return out
 
 # %% ../nbs/01_scenes.ipynb #2567cec9
-def _atomic_write_bytes(path, data: bytes):
-    path = Path(path); tmp = path.with_name(path.name + '.tmp')
-    tmp.write_bytes(data); os.replace(tmp, path)
-
-def _atomic_json(path, obj):
-    _atomic_write_bytes(path, json.dumps(obj, separators=(',', ':')).encode())
+def _compact_json(path, obj): write_json(path, obj, separators=(',', ':'))   # csip.data: atomic, as every file we write
 
 def _eval_split(cfg, split, index):
     "Does image `index` of `split` get evaluation records (SpatialSense/GQA, and UnRel for test)?"
@@ -468,7 +464,7 @@ def _write_unrel(cfg, root, recs):
     for name, var, val in (('annotations.mat', 'annotations', anns), ('annotated_triplets.mat', 'triplets', _cellcol(queries))):
         buf = BytesIO(); scipy.io.savemat(buf, {var: val})
         data = buf.getvalue()   # the MAT header's 116 text bytes hold the creation time: fix them, for identical files
-        _atomic_write_bytes(root / 'unrel' / name, b'MATLAB 5.0 MAT-file, written by csip.scenes'.ljust(116) + data[116:])
+        atomic_write(root / 'unrel' / name, b'MATLAB 5.0 MAT-file, written by csip.scenes'.ljust(116) + data[116:])
     return queries
 
 def _categories(cfg): return [dict(id=k + 1, name=s, supercategory='shape') for k, s in enumerate(cfg.shapes)]
@@ -498,7 +494,7 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
             raise ValueError(f"{root} holds scenes made with another SceneConfig (saved -> asked: {diff}); "
                              f"use another out_dir or delete {root}")
         if paths['manifest'].exists(): return paths
-    else: _atomic_json(paths['config'], config.asdict())
+    else: _compact_json(paths['config'], config.asdict())
     t0 = time.time()
     for d in ['coco/annotations', 'spatialsense/images/nyu', 'unrel/images', 'gqa/images', '_parts'] + [f'coco/{s}' for s in SPLITS]:
         (root / d).mkdir(parents=True, exist_ok=True)
@@ -508,7 +504,7 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
     todo = [j for j in jobs if not part(j).exists()]
     workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
     bar = tqdm(total=sum(j[4] - j[3] for j in todo), desc='scenes', unit='img', disable=not progress)
-    def done(j, recs): _atomic_json(part(j), recs); bar.update(j[4] - j[3])
+    def done(j, recs): _compact_json(part(j), recs); bar.update(j[4] - j[3])
     if workers > 1:
         ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else None)  # fork: works from notebooks too
         with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
@@ -521,21 +517,21 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
     info = dict(description='csip synthetic scenes', version='1.0', year=2026, contributor='csip',
                 date_created='', url='', csip_scene_config=config.asdict())
     for s in SPLITS:
-        _atomic_json(paths['coco_annotations'][s], dict(
+        _compact_json(paths['coco_annotations'][s], dict(
             info=info, licenses=[dict(id=0, name='CC0', url='')], categories=_categories(config),
             images=[r['image'] for r in recs[s]], annotations=[a for r in recs[s] for a in r['annotations']]))
     ev = {s: [r for r in recs[s] if 'spatialsense' in r] for s in SPLITS}
-    _atomic_json(paths['spatialsense_annotations'], [r['spatialsense'] for s in SPLITS for r in ev[s]])
+    _compact_json(paths['spatialsense_annotations'], [r['spatialsense'] for s in SPLITS for r in ev[s]])
     for s in SPLITS:
-        _atomic_json(paths['gqa_scene_graphs'][s], {r['image']['file_name'].rsplit('.', 1)[0]: r['gqa_graph'] for r in ev[s]})
-        _atomic_json(paths['gqa_questions'][s], {k: q for r in ev[s] for k, q in r['gqa_questions'].items()})
+        _compact_json(paths['gqa_scene_graphs'][s], {r['image']['file_name'].rsplit('.', 1)[0]: r['gqa_graph'] for r in ev[s]})
+        _compact_json(paths['gqa_questions'][s], {k: q for r in ev[s] for k, q in r['gqa_questions'].items()})
     queries = _write_unrel(config, root, ev['test'])
     counts = dict(images={s: len(recs[s]) for s in SPLITS},
                   objects={s: sum(len(r['annotations']) for r in recs[s]) for s in SPLITS},
                   spatialsense_triplets=sum(len(r['spatialsense']['annotations']) for s in SPLITS for r in ev[s]),
                   gqa_questions={s: sum(len(r['gqa_questions']) for r in ev[s]) for s in SPLITS},
                   unrel_queries=len(queries))
-    _atomic_json(paths['manifest'], dict(config=config.asdict(), counts=counts, seconds=round(time.time() - t0, 2),
+    _compact_json(paths['manifest'], dict(config=config.asdict(), counts=counts, seconds=round(time.time() - t0, 2),
                                          files={k: str(v) for k, v in paths.items() if isinstance(v, Path)}))
     shutil.rmtree(root / '_parts', ignore_errors=True)
     return paths

@@ -15,6 +15,7 @@ import torch.distributed as dist
 from fastcore.script import call_parse, Param, store_true
 from .encoders import EncoderConfig, build_model, check_encoder_config, CSIPModel
 from .forces import BannerConfig, force_banners
+from .data import atomic_write
 
 # %% auto #0
 __all__ = ['METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
@@ -242,12 +243,9 @@ def check_training_setup(config:TrainConfig, dataset, world_size:int=1):
 
 # %% ../nbs/04_train.ipynb #0b63fbd1
 def save_checkpoint(path, state:dict):
-    "Write `state` with `torch.save` to `path` atomically (temporary file, then `os.replace`)."
+    "Write `state` with `torch.save` to `path` atomically (`csip.data.atomic_write`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(state, f); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: torch.save(state, f))
 
 def rng_state() -> dict:
     return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
@@ -280,10 +278,9 @@ class MetricsLog:
         rows = []
         if self.path.is_file() and start_step > 0:
             rows = [r for r in csv.DictReader(open(self.path)) if int(r['step']) <= start_step]
-        tmp = self.path.with_suffix('.csv.tmp')
-        with open(tmp, 'w', newline='') as f:
-            w = csv.DictWriter(f, METRICS); w.writeheader(); w.writerows(rows)
-        os.replace(tmp, self.path)
+        text = io.StringIO(newline='')
+        w = csv.DictWriter(text, METRICS); w.writeheader(); w.writerows(rows)
+        atomic_write(self.path, text.getvalue())
         self.tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
