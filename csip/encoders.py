@@ -42,15 +42,16 @@ class EncoderConfig:
     def from_dict(cls, d): return cls(**d)
 
 # %% ../nbs/03_encoders.ipynb #3c682c4e
-def widen_input_conv(model:nn.Module, in_chans:int) -> nn.Module:
-    "Replace the first `Conv2d` with 3 input channels by one with `in_chans` (RGB weights kept, extra ones zero)."
+def widen_input_conv(model:nn.Module, in_chans:int, pretrained:bool=True) -> nn.Module:
+    "Replace the first `Conv2d` with 3 input channels by one with `in_chans`: RGB weights kept, extra ones zero if `pretrained`, else random."
     if in_chans == 3: return model
     for name, mod in model.named_modules():
         if isinstance(mod, nn.Conv2d) and mod.in_channels == 3:
             new = nn.Conv2d(in_chans, mod.out_channels, mod.kernel_size, mod.stride, mod.padding, mod.dilation,
                             mod.groups, mod.bias is not None, mod.padding_mode)
             with torch.no_grad():
-                new.weight.zero_(); new.weight[:, :3] = mod.weight
+                if pretrained: new.weight.zero_()
+                new.weight[:, :3] = mod.weight
                 if mod.bias is not None: new.bias.copy_(mod.bias)
             parent = model.get_submodule(name.rpartition('.')[0]) if '.' in name else model
             setattr(parent, name.rpartition('.')[2], new)
@@ -90,7 +91,7 @@ def _resnet(depth:int):
                 raise ValueError(f"{cfg.image_weights} is not a torchvision resnet{depth} state_dict "
                                  f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         dim = m.fc.in_features; m.fc = nn.Identity()
-        return ImageEncoder(widen_input_conv(m, cfg.in_chans), dim, cfg.in_chans)
+        return ImageEncoder(widen_input_conv(m, cfg.in_chans, bool(cfg.image_weights)), dim, cfg.in_chans)
     return build
 
 def _timm(model_name:str):
@@ -100,7 +101,7 @@ def _timm(model_name:str):
         if cfg.image_weights:
             kw.update(pretrained=True, pretrained_cfg_overlay=dict(file=str(_need_file(cfg.image_weights, model_name))))
         m = timm.create_model(model_name, **kw)
-        return ImageEncoder(widen_input_conv(m, cfg.in_chans), m.num_features, cfg.in_chans)
+        return ImageEncoder(widen_input_conv(m, cfg.in_chans, bool(cfg.image_weights)), m.num_features, cfg.in_chans)
     return build
 
 def _openclip(cfg:EncoderConfig) -> ImageEncoder:
@@ -115,31 +116,34 @@ def _openclip(cfg:EncoderConfig) -> ImageEncoder:
     finally: logging.getLogger().disabled = was
     v = clip.visual
     mean, std = getattr(v, 'image_mean', None) or CLIP_MEAN, getattr(v, 'image_std', None) or CLIP_STD
-    return ImageEncoder(widen_input_conv(v, cfg.in_chans), v.output_dim, cfg.in_chans, mean, std)
+    return ImageEncoder(widen_input_conv(v, cfg.in_chans, bool(cfg.image_weights)), v.output_dim, cfg.in_chans, mean, std)
 
 class TinyCNN(nn.Module):
-    "4 conv layers (GroupNorm, GELU), 8x downsampling, average-pooled to a 4x4 map and flattened: `(N, C, S, S)` -> `(N, width*64)`."
-    def __init__(self, in_chans:int=3, width:int=16):
+    "4 conv layers (GroupNorm, GELU), 8x downsampling, average-pooled to a `grid` x `grid` map and flattened: `(N, C, S, S)` -> `(N, width*4*grid**2)`."
+    def __init__(self, in_chans:int=3, width:int=16, grid:int=4):
         super().__init__()
+        self.grid, self.feature_dim = grid, width * 4 * grid * grid
         chans = [3, width, width * 2, width * 4, width * 4]
         layers = []
         for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
             layers += [nn.Conv2d(a, b, 3, 2 if i < 3 else 1, 1, bias=False), nn.GroupNorm(8, b), nn.GELU()]
         self.features = nn.Sequential(*layers)
-        widen_input_conv(self, in_chans)
-    def forward(self, x): return F.adaptive_avg_pool2d(self.features(x), 4).flatten(1)
+        widen_input_conv(self, in_chans, pretrained=False)
+    def forward(self, x): return F.adaptive_avg_pool2d(self.features(x), self.grid).flatten(1)
 
-def _tiny_cnn(cfg:EncoderConfig) -> ImageEncoder:
-    m = TinyCNN(3)
-    if cfg.image_weights: m.load_state_dict(torch.load(_need_file(cfg.image_weights, 'tiny_cnn'), weights_only=True))
-    return ImageEncoder(widen_input_conv(m, cfg.in_chans), 16 * 64, cfg.in_chans)
+def _tiny_cnn(grid:int):
+    def build(cfg:EncoderConfig) -> ImageEncoder:
+        m = TinyCNN(3, grid=grid)
+        if cfg.image_weights: m.load_state_dict(torch.load(_need_file(cfg.image_weights, cfg.image_encoder), weights_only=True))
+        return ImageEncoder(widen_input_conv(m, cfg.in_chans, bool(cfg.image_weights)), m.feature_dim, cfg.in_chans)
+    return build
 
 IMAGE_ENCODERS = {
     'resnet18': _resnet(18), 'resnet50': _resnet(50),
     'vit_b16': _timm('vit_base_patch16_224'), 'vit_s16': _timm('vit_small_patch16_224'),
     'vit_tiny': _timm('vit_tiny_patch16_224'),
     'openclip:': _openclip,   # prefix: 'openclip:<open_clip model name>', e.g. 'openclip:ViT-B-32'
-    'tiny_cnn': _tiny_cnn,
+    'tiny_cnn': _tiny_cnn(4), 'tiny_cnn_gap': _tiny_cnn(1),
 }
 
 # %% ../nbs/03_encoders.ipynb #b23a4b1e
