@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_scenes.ipynb #53cf10cf
 from __future__ import annotations
-import json, os, math, time, shutil
+import json, os, math, time, shutil, tempfile
 from dataclasses import dataclass, asdict, replace, fields
 from io import BytesIO
 from pathlib import Path
@@ -21,10 +21,11 @@ from tqdm.auto import tqdm
 from .data import atomic_write, write_json
 
 # %% auto #0
-__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'SceneConfig',
-           'shape_outline', 'polygon_mask', 'object_texture', 'background', 'render_scene', 'object_geometry',
-           'box_gap', 'mask_gap', 'directional', 'inside', 'on_top', 'in_front', 'next_to', 'relations', 'image_id_of',
-           'file_name_of', 'describe_scene', 'scene_paths', 'make_default_scenes', 'csip_scenes']
+__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'DEMO_SCENES',
+           'SceneConfig', 'shape_outline', 'polygon_mask', 'object_texture', 'background', 'render_scene',
+           'object_geometry', 'box_gap', 'mask_gap', 'directional', 'inside', 'on_top', 'in_front', 'next_to',
+           'relations', 'image_id_of', 'file_name_of', 'describe_scene', 'scene_paths', 'make_default_scenes',
+           'csip_scenes', 'demo_scenes']
 
 # %% ../nbs/01_scenes.ipynb #0be1f864
 SHAPES = ('disc', 'square', 'triangle', 'star', 'ring', 'L shape', 'U shape', 'crescent')
@@ -551,3 +552,15 @@ def csip_scenes(out_dir: str = 'data/generated/scenes',  # folder to write (crea
             if v is not None}
     paths = make_default_scenes(out_dir, replace(SceneConfig(), **over), workers=workers)
     print(json.loads(paths['manifest'].read_text())['counts'])
+
+DEMO_SCENES = SceneConfig(n_train=100, n_val=60, n_test=100, n_relation_train=60)
+
+def demo_scenes(out_dir=None) -> dict:
+    """Scene paths for the notebooks' demonstrations on real-format files: `out_dir`, else `$CSIP_SCENES`, else a small
+    set (`DEMO_SCENES`, a few seconds) generated once into the system's temporary folder."""
+    out_dir = out_dir or os.environ.get('CSIP_SCENES')
+    if out_dir is None:
+        return make_default_scenes(Path(tempfile.gettempdir()) / 'csip_demo_scenes', DEMO_SCENES, progress=False)
+    paths = scene_paths(out_dir)
+    if not paths['manifest'].exists(): raise FileNotFoundError(f"{paths['manifest']} not found: run `csip_scenes --out_dir {out_dir}` first")
+    return paths
