@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 export HF_HUB_OFFLINE=1 MPLBACKEND=Agg
 logs=$(mktemp -d)
-"$BIN/smalldocs" api build --dir nbs > /dev/null && "$BIN/smalldocs" render --quiet nbs   # tests/test_browser.py visits the built site
+"$BIN/smalldocs" api build --dir nbs > /dev/null && "$BIN/smalldocs" render --quiet nbs \
+  && "$BIN/python" tools/vendor_katex.py > /dev/null   # tests/test_browser.py visits the built site
 passed=0; failed=0
 for nb in nbs/[0-9]*.ipynb; do
   start=$(date +%s)
