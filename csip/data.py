@@ -109,10 +109,15 @@ def atomic_write(path, data) -> Path:
     finally: tmp.unlink(missing_ok=True)
     return path
 
+def _json_plain(o):
+    "numpy arrays and scalars as lists and numbers, paths as strings; anything else is an error, not a silent `str`."
+    if hasattr(o, 'tolist'): return o.tolist()
+    if isinstance(o, Path): return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
 def write_json(path, obj, **dumps_kwargs) -> Path:
     "`atomic_write` of `obj` as JSON (numpy arrays and scalars become lists and numbers); `dumps_kwargs` go to `json.dumps`."
-    plain = lambda o: o.tolist() if hasattr(o, 'tolist') else str(o)
-    return atomic_write(path, json.dumps(obj, default=plain, **dumps_kwargs))
+    return atomic_write(path, json.dumps(obj, default=_json_plain, **dumps_kwargs))
 
 # %% ../nbs/02_data.ipynb #c967997a
 @dataclass(frozen=True)
