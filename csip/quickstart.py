@@ -25,8 +25,8 @@ from .evaluate.retrieval import retrieval_ndcg, unrel_map
 from .evaluate.vqa import vqa_benchmark, yes_no_questions, VQAConfig
 
 # %% auto #0
-__all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'SemanticModel', 'train_csip',
-           'train_semantic', 'openclip_backbone', 'pair_features', 'evaluation_sets', 'pair_banners',
+__all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'SemanticModel',
+           'train_csip', 'train_semantic', 'openclip_backbone', 'pair_features', 'evaluation_sets', 'pair_banners',
            'predicate_ceiling', 'evaluate_features', 'evaluate_backbone', 'evaluate_banners', 'merge_seeds', 'mean_std',
            'results_table', 'plot_training', 'plot_tsne', 'plot_retrieval_examples', 'write_report', 'show_report',
            'run_quickstart', 'csip_quickstart']
@@ -47,12 +47,13 @@ class QuickstartConfig:
     seeds: tuple = (0, 1, 2)         # probe and VQA-head seeds, for each backbone
     backbone_seeds: tuple = (0,)     # C-SIP, the semantic baseline and the random init are made once per seed
     reference: bool = True           # also evaluate the force banners themselves ('force banner (reference)')
+    in_memory: bool = True           # training images prepared once into RAM; False: read by `workers` processes every epoch
     workers: int = 2
     def asdict(self):
         return dict(scenes=self.scenes.asdict(), sampling=self.sampling.asdict(), cache=self.cache.asdict(),
                     train=self.train.asdict(), marker=self.marker, semantic_epochs=self.semantic_epochs, probe=self.probe.asdict(),
                     vqa=self.vqa.asdict(), seeds=list(self.seeds), backbone_seeds=list(self.backbone_seeds),
-                    reference=self.reference, workers=self.workers)
+                    reference=self.reference, in_memory=self.in_memory, workers=self.workers)
 
 def _with_encoder(cfg:QuickstartConfig, **changes) -> QuickstartConfig:
     "`cfg` with its image encoder's config changed."
@@ -64,7 +65,7 @@ PRESETS = {
                             sampling=PairSamplingConfig(max_pairs_per_image=6, both_orders=True), cache=CacheConfig(max_side=128),
                             train=TrainConfig(encoder=EncoderConfig(image_encoder='resnet18', image_size=224), batch_size=256,
                                               epochs=10, checkpoint_every=500),
-                            semantic_epochs=10, backbone_seeds=(0, 1, 2), workers=12),
+                            semantic_epochs=10, backbone_seeds=(0, 1, 2), in_memory=False, workers=12),
     'cpu-grid': _with_encoder(QuickstartConfig(), image_encoder='tiny_cnn'),
     'cpu-tint': replace(_with_encoder(QuickstartConfig(), in_chans=3), marker='tint'),
     'test': QuickstartConfig(scenes=SceneConfig(n_train=60, n_val=30, n_test=30, n_relation_train=30, unrel_min_positives=2),
@@ -95,6 +96,18 @@ class InMemoryPairs(torch.utils.data.Dataset):
     def __len__(self): return len(self.images)
     def __getitem__(self, i): return self.images[i], self.banners[i], i
 
+def training_data(cfg:QuickstartConfig, pairs, banners):
+    """The training items `(uint8 image, banner, index)` of `pairs`: prepared once into RAM (`InMemoryPairs`) when
+    `cfg.in_memory`, else a `PairImageDataset` that decodes them every epoch. Refuses to hold more than half the RAM."""
+    e = cfg.train.encoder
+    dataset = lambda: PairImageDataset(pairs, banners, size=e.image_size, marker=cfg.marker, dtype=torch.uint8)
+    if not cfg.in_memory: return dataset()
+    need, have = len(pairs) * e.in_chans * e.image_size ** 2, os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    if need > have / 2:
+        raise ValueError(f"keeping {len(pairs)} training images of {e.in_chans}x{e.image_size}x{e.image_size} in memory needs "
+                         f"{need / 2**30:.1f} GiB, more than half of this machine's {have / 2**30:.0f} GiB: use in_memory=False")
+    return InMemoryPairs(dataset(), cfg.workers)
+
 # %% ../nbs/09_quickstart.ipynb #b7263576
 class SemanticModel(torch.nn.Module):
     "Image backbone of a C-SIP model plus two category classifiers (A and B)."
@@ -104,10 +117,13 @@ class SemanticModel(torch.nn.Module):
         self.heads = torch.nn.Linear(self.image_encoder.feature_dim, 2 * n_categories)
     def forward(self, x): return self.heads(self.image_encoder(x)).view(len(x), 2, -1)
 
+def _loader_workers(cfg:QuickstartConfig) -> int: return 0 if cfg.in_memory else cfg.workers
+
 def train_csip(cfg:QuickstartConfig, data, run:Path, seed:int=0, device=None):
     "Train (or resume, or load) C-SIP with `seed` into `run/csip_seed<seed>` -> its image backbone."
     out = run / f'csip_seed{seed}'
-    train(replace(cfg.train, seed=seed), data, out, resume=(out / 'checkpoint.pt').exists(), device=device)
+    train(replace(cfg.train, seed=seed), data, out, resume=(out / 'checkpoint.pt').exists(), device=device,
+          workers=_loader_workers(cfg))
     return load_trained_model(out / 'checkpoint.pt').image_encoder.eval()
 
 def train_semantic(cfg:QuickstartConfig, pairs, data, run:Path, seed:int=0, device=None):
@@ -121,7 +137,7 @@ def train_semantic(cfg:QuickstartConfig, pairs, data, run:Path, seed:int=0, devi
     index = {c: i for i, c in enumerate(categories)}
     targets = torch.tensor([[index[p.subject.category], index[p.object.category]] for p in pairs])
     loader = torch.utils.data.DataLoader(data, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
-                                         generator=torch.Generator().manual_seed(seed))
+                                         generator=torch.Generator().manual_seed(seed), num_workers=_loader_workers(cfg))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     log = []
     for epoch in range(cfg.semantic_epochs):
@@ -371,7 +387,7 @@ def run_quickstart(preset:str='cpu', name:str|None=None, out_root='runs', device
         raise ValueError(f'{run} holds a run of another configuration ({saved}); choose another --name')
     write_json(saved, cfg.asdict(), indent=1)
     paths, pairs, banners = prepare_training_data(cfg, run)
-    data = InMemoryPairs(PairImageDataset(pairs, banners, size=cfg.train.encoder.image_size, marker=cfg.marker), cfg.workers)
+    data = training_data(cfg, pairs, banners)
     sets = evaluation_sets(paths)
     ub = pair_banners(sets['unrel'], cfg)
     runs = {'random init': [], 'semantic': [], 'C-SIP': []}
