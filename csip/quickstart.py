@@ -168,11 +168,11 @@ class _NoBanners:
 
 def _pair_key(p): return (p.image_path, tuple(p.subject.bbox), tuple(p.object.bbox))
 
-def pair_features(backbone, pairs, image_size, marker='masks', workers=0):
-    "Backbone features of `pairs`, computed once per distinct (image, A box, B box)."
+def pair_features(backbone, pairs, image_size, marker='masks', workers=0, device=None):
+    "Backbone features of `pairs` on `device` (default CPU), computed once per distinct (image, A box, B box)."
     return _once_per_pair(lambda unique: extract_features(
-        backbone, PairImageDataset(unique, _NoBanners(len(unique)), size=image_size, marker=marker),
-        batch_size=128, num_workers=workers), pairs)
+        backbone.to(device or 'cpu'), PairImageDataset(unique, _NoBanners(len(unique)), size=image_size, marker=marker),
+        device=device, batch_size=128, num_workers=workers), pairs)
 
 def evaluation_sets(paths):
     "The evaluation pairs, read by the real loaders from the generated scenes."
@@ -244,9 +244,10 @@ def evaluate_features(features_of, sets, ubanners, cfg:QuickstartConfig, seeds=N
     details = dict(relations=rel, retrieval=ret, unrel_map=umap, vqa=v, probe_seeds=list(seeds))
     return dict(metrics=metrics, details=[details], features=dict(ss_test=xte, unrel=xu))
 
-def evaluate_backbone(backbone, sets, ubanners, cfg:QuickstartConfig, image_size, marker='masks') -> dict:
+def evaluate_backbone(backbone, sets, ubanners, cfg:QuickstartConfig, image_size, marker='masks', device=None) -> dict:
     "`evaluate_features` of a frozen image backbone's features."
-    return evaluate_features(lambda pairs: pair_features(backbone, pairs, image_size, marker, cfg.workers), sets, ubanners, cfg)
+    features = lambda pairs: pair_features(backbone, pairs, image_size, marker, cfg.workers, device)
+    return evaluate_features(features, sets, ubanners, cfg)
 
 def evaluate_banners(sets, ubanners, cfg:QuickstartConfig) -> dict:
     "`evaluate_features` of the pairs' own force banners, flattened: what the banners can tell, C-SIP's target."
@@ -376,6 +377,7 @@ def run_quickstart(preset:str='cpu', name:str|None=None, out_root='runs', device
     "Run the whole main job with preset `preset` (`backbone_seeds`: that many seeds instead of the preset's) into `out_root/<name>`; return the report's path."
     if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; known: {sorted(PRESETS)}')
     cfg, start = PRESETS[preset], time.time()
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')   # training and feature extraction
     if backbone_seeds is not None:
         if backbone_seeds < 1: raise ValueError(f'backbone_seeds={backbone_seeds}: need at least 1')
         cfg = replace(cfg, backbone_seeds=tuple(range(backbone_seeds)))
@@ -398,14 +400,14 @@ def run_quickstart(preset:str='cpu', name:str|None=None, out_root='runs', device
                      'semantic': train_semantic(cfg, pairs, data, run, seed, device), 'C-SIP': train_csip(cfg, data, run, seed, device)}
         for name_, backbone in backbones.items():
             print(f'evaluating {name_}, backbone seed {seed} ({(time.time() - start) / 60:.1f} min so far)')
-            runs[name_].append(evaluate_backbone(backbone, sets, ub, cfg, cfg.train.encoder.image_size, cfg.marker))
+            runs[name_].append(evaluate_backbone(backbone, sets, ub, cfg, cfg.train.encoder.image_size, cfg.marker, device))
     results = {name_: merge_seeds(r) for name_, r in runs.items()}
     notes = []
     clip, why = openclip_backbone(cfg)
     if clip is None: notes.append(why); print(why)
     else:
         size = clip.image_size[0] if isinstance(clip.image_size, (tuple, list)) else clip.image_size
-        results['CLIP (open_clip)'] = evaluate_backbone(clip, sets, ub, cfg, size, marker='tint')
+        results['CLIP (open_clip)'] = evaluate_backbone(clip, sets, ub, cfg, size, marker='tint', device=device)
     if cfg.reference:
         print(f'evaluating the force banners themselves ({(time.time() - start) / 60:.1f} min so far)')
         results['force banner (reference)'] = evaluate_banners(sets, ub, cfg)
