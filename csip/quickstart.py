@@ -394,7 +394,7 @@ def run_quickstart(preset:str='cpu', name:str|None=None, out_root='runs', device
     ub = pair_banners(sets['unrel'], cfg)
     runs = {'random init': [], 'semantic': [], 'C-SIP': []}
     for seed in cfg.backbone_seeds:
-        print(f'backbone seed {seed}: training C-SIP on {len(pairs)} pairs')
+        print(f'backbone seed {seed}: training the semantic baseline and C-SIP on {len(pairs)} pairs')
         torch.manual_seed(seed)
         backbones = {'random init': build_model(cfg.train.encoder).image_encoder.eval(),
                      'semantic': train_semantic(cfg, pairs, data, run, seed, device), 'C-SIP': train_csip(cfg, data, run, seed, device)}
