@@ -236,10 +236,10 @@ def compute_banners(pairs, cache_dir, config:CacheConfig=CacheConfig(), device=N
     if not pairs: raise ValueError('no pairs given')
     m = write_or_check_manifest(cache_dir, pair_ids, config, shard_size, source)
     run = CacheRun(cache_dir, rank, world_size)
-    todo = []
+    todo, tmps = [], list(cache_dir.glob('shard_*.tmp'))   # writes killed half-way; one listing, not one per shard
     for s in range(rank, m['n_shards'], world_size):
         path, rows = cache_dir/shard_name(s), shard_rows(s, len(pairs), shard_size)
-        stale = list(cache_dir.glob(shard_name(s) + '*.tmp'))   # a write killed half-way
+        stale = [t for t in tmps if t.name.startswith(shard_name(s) + '.')]
         for tmp in stale: tmp.unlink()
         if stale: run.shards_redone.append(s)
         if path.exists():
