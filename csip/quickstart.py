@@ -222,11 +222,11 @@ def evaluate_features(features_of, sets, ubanners, cfg:QuickstartConfig, seeds=N
     -> `dict(metrics={name: [one value per seed]}, details=[everything], features=...)`."""
     seeds, f = tuple(seeds or cfg.seeds), features_of
     xtr, xte = f(sets['ss_train']), f(sets['ss_test'])
-    rel = relation_recognition((xtr, *pair_arrays(sets['ss_train'])), (xte, *pair_arrays(sets['ss_test'])), cfg.probe, seeds=seeds)
+    ptr, ttr = pair_arrays(sets['ss_train'])
+    rel = relation_recognition((xtr, ptr, ttr), (xte, *pair_arrays(sets['ss_test'])), cfg.probe, seeds=seeds)
     xu = f(sets['unrel'])
     preds = [p.predicate.split('|')[0] for p in sets['unrel']]
     ret = retrieval_ndcg(xu, banners=ubanners, predicates=preds, ks=tuple(k for k in (1, 3, 5, 10, 25) if k < len(xu)))
-    ptr, ttr = pair_arrays(sets['ss_train'])
     probe = train_probe(xtr[ttr], ptr[ttr], len(SPATIALSENSE_PREDICATES), cfg.probe, seed=seeds[0])
     umap = unrel_map(sets['unrel_queries'], sets['unrel'], predict_logits(probe, xu), SPATIALSENSE_PREDICATES)['map']
     vqa = {}
