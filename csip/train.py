@@ -410,6 +410,8 @@ if not gather: T.gather_with_grad = lambda z: z
 loss, _ = T.forward_loss(model, x, b, cfg, info.device)
 loss.backward()
 if info.rank == 0: torch.save((loss.detach(), {n: p.grad for n, p in raw.named_parameters()}), out)
+del model, loss   # the DDP reducer goes before its process group: left to interpreter exit, it aborted a rank about one run in four
+dist.barrier()
 dist.destroy_process_group()
 '''
 
