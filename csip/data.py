@@ -4,7 +4,8 @@
 
 # %% ../nbs/02_data.ipynb #ed4cbe33
 from __future__ import annotations
-import json, math, os, re, zlib
+import json, math, os, re, sys, zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import numpy as np
@@ -12,14 +13,15 @@ import torch
 from PIL import Image
 from pycocotools import mask as mask_utils
 import scipy.io
+from fastcore import script as fastcore_script
 
 # %% auto #0
 __all__ = ['SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A', 'TINT_B', 'TINT_ALPHA', 'ObjectRef',
            'Pair', 'box_mask', 'object_mask', 'pair_masks', 'read_json', 'check_bbox', 'check_image', 'atomic_write',
-           'write_json', 'PairSamplingConfig', 'coco_objects', 'sample_image_pairs', 'load_coco_pairs',
-           'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'UnRelQuery', 'unrel_box', 'load_unrel',
-           'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry', 'prepare_pair_image',
-           'image_to_float', 'split_channels', 'PairImageDataset', 'make_loader']
+           'write_json', 'on_command_line', 'script_errors', 'PairSamplingConfig', 'coco_objects', 'sample_image_pairs',
+           'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'UnRelQuery',
+           'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry',
+           'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset', 'make_loader']
 
 # %% ../nbs/02_data.ipynb #83195d5d
 @dataclass(frozen=True)
@@ -118,6 +120,22 @@ def _json_plain(o):
 def write_json(path, obj, **dumps_kwargs) -> Path:
     "`atomic_write` of `obj` as JSON (numpy arrays and scalars become lists and numbers); `dumps_kwargs` go to `json.dumps`."
     return atomic_write(path, json.dumps(obj, default=_json_plain, **dumps_kwargs))
+
+# %% ../nbs/02_data.ipynb #e5fb6d23
+def on_command_line(prog:str) -> bool:
+    "True while fastcore's `call_parse` runs the console script `prog` from a parsed command line (not a call from Python)."
+    return getattr(fastcore_script._cli_func.get(), '__name__', None) == prog
+
+@contextmanager
+def script_errors(prog:str,           # the console script's name (its function's name), printed before the message
+                  debug:bool=False):  # raise with the full traceback instead
+    "On the command line, a user's mistake (`ValueError`, `OSError`, `KeyError`) prints `prog: error: ...` and exits 2."
+    try: yield
+    except (ValueError, OSError, KeyError) as e:
+        if debug or not on_command_line(prog): raise
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f'{prog}: error: {message}', file=sys.stderr)
+        raise SystemExit(2) from None
 
 # %% ../nbs/02_data.ipynb #c967997a
 @dataclass(frozen=True)
