@@ -132,7 +132,9 @@ def train_semantic(cfg:QuickstartConfig, pairs, data, run:Path, seed:int=0, devi
     categories = sorted({p.subject.category for p in pairs} | {p.object.category for p in pairs})
     torch.manual_seed(seed)
     model = SemanticModel(cfg.train.encoder, len(categories))
-    if path.exists(): model.load_state_dict(torch.load(path, map_location='cpu')); return model.image_encoder.eval()
+    if path.exists():
+        model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+        return model.image_encoder.eval()
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu')); model.to(dev)
     index = {c: i for i, c in enumerate(categories)}
     targets = torch.tensor([[index[p.subject.category], index[p.object.category]] for p in pairs])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #d19a6e72
 from __future__ import annotations
-import csv, io, json, math, os, random, sys, time, contextlib
+import csv, io, json, math, os, pickle, random, re, sys, time, contextlib
 from dataclasses import dataclass, asdict, field, replace, fields
 from pathlib import Path
 import numpy as np
@@ -18,11 +18,12 @@ from .forces import BannerConfig, force_banners
 from .data import atomic_write
 
 # %% auto #0
-__all__ = ['METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
-           'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed',
-           'autocast_context', 'make_optimizer', 'lr_factor', 'check_training_setup', 'save_checkpoint', 'rng_state',
-           'set_rng_state', 'load_checkpoint', 'load_trained_model', 'MetricsLog', 'read_metrics', 'forward_loss',
-           'train', 'distributed_loss_and_grads', 'coco_dataset', 'make_dataset', 'csip_train', 'evaluate_batches']
+__all__ = ['CONVERT_HINT', 'METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler',
+           'DeviceBatches', 'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo',
+           'setup_distributed', 'autocast_context', 'make_optimizer', 'lr_factor', 'check_training_setup',
+           'save_checkpoint', 'rng_state', 'set_rng_state', 'load_checkpoint', 'convert_checkpoint', 'model_from_state',
+           'load_trained_model', 'MetricsLog', 'read_metrics', 'forward_loss', 'train', 'distributed_loss_and_grads',
+           'coco_dataset', 'make_dataset', 'csip_train', 'evaluate_batches']
 
 # %% ../nbs/04_train.ipynb #3ed4bf8c
 @dataclass(frozen=True)
@@ -247,25 +248,80 @@ def save_checkpoint(path, state:dict):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda f: torch.save(state, f))
 
+def _plain_rng(python, numpy, torch_cpu, cuda) -> dict:
+    "RNG states as `random.getstate()`, `np.random.get_state()` give them -> tensors, lists, numbers, strings."
+    version, words, gauss = python
+    name, keys, pos, has_gauss, cached = numpy
+    return dict(python=[int(version), [int(w) for w in words], gauss],
+                numpy=dict(bit_generator=str(name), keys=torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                           pos=int(pos), has_gauss=int(has_gauss), cached_gaussian=float(cached)),
+                torch=torch_cpu, cuda=cuda)
+
 def rng_state() -> dict:
-    return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    "The RNG states of Python, NumPy, torch (CPU and CUDA), as plain types (`torch.load(weights_only=True)` reads them)."
+    return _plain_rng(random.getstate(), np.random.get_state(), torch.get_rng_state(),
+                      torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
 def set_rng_state(s:dict):
-    random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
+    "Restore the RNG states saved by `rng_state`."
+    version, words, gauss = s['python']; random.setstate((version, tuple(words), gauss))
+    n = s['numpy']
+    np.random.set_state((n['bit_generator'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'],
+                         n['cached_gaussian']))
+    torch.set_rng_state(s['torch'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
+CONVERT_HINT = "python -c \"import csip.train as t; t.convert_checkpoint('{path}', 'new.pt')\""
+
+def _safe_load(path, map_location='cpu', hint:bool=True):
+    "`torch.load(path, weights_only=True)`; a file the safe unpickler refuses -> `ValueError` naming it and the global."
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        wanted = re.search(r"GLOBAL ([\w.]+)|but got <class '([^']+)'>", str(e))
+        wanted = (wanted[1] or wanted[2]) if wanted else 'more than tensors and plain values'
+        how = ("; a checkpoint of an older csip (NumPy RNG arrays) is converted without running code by: "
+               + CONVERT_HINT.format(path=path)) if hint else ''
+        raise ValueError(f"{path} needs {wanted} to be read, and unpickling a name can run code, so it is refused{how}") from None
+    except RuntimeError as e: raise ValueError(f"{path} is not a readable torch file: {e}") from None
+
 def load_checkpoint(path, map_location='cpu') -> dict:
-    "Read a checkpoint written by `save_checkpoint`; `FileNotFoundError` naming it if absent."
+    "Read a checkpoint written by `save_checkpoint`, running no code from it; `FileNotFoundError` naming it if absent."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {path} not found")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    return _safe_load(path, map_location)
+
+_reconstruct = np.zeros(0).__reduce__()[0]          # what NumPy pickles arrays with; its module is NumPy 1's or 2's
+_NUMPY_ARRAY_GLOBALS = [np.ndarray, np.dtype, type(np.dtype(np.uint32)),
+                        *((_reconstruct, f'{m}.multiarray._reconstruct') for m in ('numpy.core', 'numpy._core'))]
+
+def convert_checkpoint(old, new) -> Path:
+    "Rewrite a checkpoint of an older csip (NumPy RNG arrays) in today's plain form; reads NumPy arrays, runs no code."
+    old = Path(old)
+    if not old.is_file(): raise FileNotFoundError(f"checkpoint {old} not found")
+    with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS): ck = _safe_load(old, hint=False)
+    r = ck['rng']
+    if isinstance(r['numpy'], tuple): ck['rng'] = _plain_rng(r['python'], r['numpy'], r['torch'], r.get('cuda'))
+    save_checkpoint(new, ck)
+    load_checkpoint(new)      # the result is readable by the safe loader alone
+    return Path(new)
+
+def model_from_state(config:TrainConfig, weights:dict, source) -> CSIPModel:
+    "The `CSIPModel` of `config` holding `weights` (a state dict read from `source`, named in errors), in eval mode."
+    model = build_model(replace(config.encoder, image_weights=None))   # no init file needed: the weights follow
+    try: model.load_state_dict(weights)
+    except RuntimeError as e: raise ValueError(f"the weights in {source} do not fit its config: {e}") from None
+    model.config = config.encoder
+    return model.eval()
 
 def load_trained_model(path, device=None) -> CSIPModel:
-    "The `CSIPModel` of a checkpoint, rebuilt from the `EncoderConfig` it records, in eval mode."
-    ck = load_checkpoint(path)
-    model = build_model(TrainConfig.from_dict(ck['config']).encoder)
-    model.load_state_dict(ck['model']); return model.to(device or 'cpu').eval()
+    "The `CSIPModel` of a training checkpoint or of a folder written by `csip.export.csip_export`, in eval mode."
+    path = Path(path)
+    if path.is_dir():
+        from csip.export import read_exported        # csip.export imports this module
+        config, weights = read_exported(path)
+    else:
+        ck = load_checkpoint(path); config, weights = TrainConfig.from_dict(ck['config']), ck['model']
+    return model_from_state(config, weights, path).to(device or 'cpu')
 
 # %% ../nbs/04_train.ipynb #c371b80e
 METRICS = ('step', 'epoch', 'loss', 'acc_i2b', 'acc_b2i', 'logit_scale', 'lr', 'images_per_s')
@@ -400,7 +456,7 @@ import sys, torch, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 import csip.train as T
 from csip.encoders import build_model
-cfg, xs, bs, out, gather = torch.load(sys.argv[1], weights_only=False)
+cfg, xs, bs, out, gather = torch.load(sys.argv[1], weights_only=True)
 cfg = T.TrainConfig.from_dict(cfg); ds = list(zip(xs, bs))
 info = T.setup_distributed('cpu')
 torch.manual_seed(cfg.seed); raw = build_model(cfg.encoder); model = DDP(raw)
@@ -427,7 +483,7 @@ def distributed_loss_and_grads(config:TrainConfig, dataset, nproc:int=2, gather:
         r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
                             f'{d}/check.py', f'{d}/in.pt'], capture_output=True, text=True, env=env)
         if r.returncode: raise RuntimeError(f"torchrun failed:\n{r.stderr[-3000:]}")
-        return torch.load(f'{d}/out.pt', weights_only=False)
+        return torch.load(f'{d}/out.pt', weights_only=True)
 
 # %% ../nbs/04_train.ipynb #12e39955
 def coco_dataset(arg:str, config:TrainConfig, device=None):
