@@ -18,12 +18,12 @@ from .forces import BannerConfig, force_banners
 from .data import atomic_write
 
 # %% auto #0
-__all__ = ['CONVERT_HINT', 'METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler',
-           'DeviceBatches', 'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo',
-           'setup_distributed', 'autocast_context', 'make_optimizer', 'lr_factor', 'check_training_setup',
-           'save_checkpoint', 'rng_state', 'set_rng_state', 'load_checkpoint', 'convert_checkpoint', 'model_from_state',
-           'load_trained_model', 'MetricsLog', 'read_metrics', 'forward_loss', 'train', 'distributed_loss_and_grads',
-           'coco_dataset', 'make_dataset', 'csip_train', 'evaluate_batches']
+__all__ = ['METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
+           'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed',
+           'autocast_context', 'make_optimizer', 'lr_factor', 'check_training_setup', 'save_checkpoint', 'rng_state',
+           'set_rng_state', 'load_checkpoint', 'convert_checkpoint', 'model_from_state', 'load_trained_model',
+           'MetricsLog', 'read_metrics', 'forward_loss', 'train', 'distributed_loss_and_grads', 'coco_dataset',
+           'make_dataset', 'csip_train', 'evaluate_batches']
 
 # %% ../nbs/04_train.ipynb #3ed4bf8c
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def _plain_rng(python, numpy, torch_cpu, cuda) -> dict:
                 torch=torch_cpu, cuda=cuda)
 
 def rng_state() -> dict:
-    "The RNG states of Python, NumPy, torch (CPU and CUDA), as plain types (`torch.load(weights_only=True)` reads them)."
+    "The RNG states of Python, NumPy, torch (CPU and CUDA) as plain types, which `torch.load(weights_only=True)` reads."
     return _plain_rng(random.getstate(), np.random.get_state(), torch.get_rng_state(),
                       torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
@@ -271,7 +271,7 @@ def set_rng_state(s:dict):
     torch.set_rng_state(s['torch'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-CONVERT_HINT = "python -c \"import csip.train as t; t.convert_checkpoint('{path}', 'new.pt')\""
+_CONVERT_HINT = "python -c \"import csip.train as t; t.convert_checkpoint('{path}', 'new.pt')\""
 
 def _safe_load(path, map_location='cpu', hint:bool=True):
     "`torch.load(path, weights_only=True)`; a file the safe unpickler refuses -> `ValueError` naming it and the global."
@@ -280,8 +280,9 @@ def _safe_load(path, map_location='cpu', hint:bool=True):
         wanted = re.search(r"GLOBAL ([\w.]+)|but got <class '([^']+)'>", str(e))
         wanted = (wanted[1] or wanted[2]) if wanted else 'more than tensors and plain values'
         how = ("; a checkpoint of an older csip (NumPy RNG arrays) is converted without running code by: "
-               + CONVERT_HINT.format(path=path)) if hint else ''
-        raise ValueError(f"{path} needs {wanted} to be read, and unpickling a name can run code, so it is refused{how}") from None
+               + _CONVERT_HINT.format(path=path)) if hint else ''
+        raise ValueError(f"{path} needs {wanted} to be read, and unpickling a name can run code, so it is refused"
+                         + how) from None
     except RuntimeError as e: raise ValueError(f"{path} is not a readable torch file: {e}") from None
 
 def load_checkpoint(path, map_location='cpu') -> dict:
