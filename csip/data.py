@@ -124,10 +124,12 @@ def check_bbox(bbox, width, height, where:str) -> tuple:
     """An xyxy `bbox` of a `width` x `height` image as floats, clipped to the image when it pokes out by at most
     `max(BOX_TOL_PX, BOX_TOL_FRAC * side)`; otherwise a `RecordError` naming `where`."""
     try: x0, y0, x1, y1 = (float(v) for v in bbox)
-    except (TypeError, ValueError): raise RecordError(f"{where}: bbox {bbox!r} is not 4 numbers", 'bbox not 4 numbers') from None
+    except (TypeError, ValueError):
+        raise RecordError(f"{where}: bbox {bbox!r} is not 4 numbers", 'bbox not 4 numbers') from None
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
         raise RecordError(f"{where}: bbox {bbox!r} is not finite", 'bbox not finite')
-    if x1 <= x0 or y1 <= y0: raise RecordError(f"{where}: bbox {bbox!r} has zero or negative size", 'zero or negative size')
+    if x1 <= x0 or y1 <= y0:
+        raise RecordError(f"{where}: bbox {bbox!r} has zero or negative size", 'zero or negative size')
     tx, ty = max(BOX_TOL_PX, BOX_TOL_FRAC * width), max(BOX_TOL_PX, BOX_TOL_FRAC * height)
     if x0 < -tx or y0 < -ty or x1 > width + tx or y1 > height + ty or x0 >= width or y0 >= height or x1 <= 0 or y1 <= 0:
         raise RecordError(f"{where}: bbox {bbox!r} lies outside the {width}x{height} image", 'box outside the image')
@@ -201,7 +203,7 @@ class PairSamplingConfig:
     def asdict(self): return asdict(self)
 
 def _polygon_area(p:list) -> float:
-    "Shoelace area of a flat `[x1, y1, x2, y2, ...]` polygon (plain Python: 5x faster than numpy on COCO's short lists)."
+    "Shoelace area of a flat `[x1, y1, x2, y2, ...]` polygon (plain Python: faster than numpy on COCO's short lists)."
     x, y = p[0::2], p[1::2]
     return 0.5 * abs(sum(x0 * y1 - x1 * y0 for x0, y0, x1, y1 in zip(x, y, x[1:] + x[:1], y[1:] + y[:1])))
 
@@ -235,10 +237,11 @@ def coco_objects(annotation_file, strict:bool=False) -> tuple[dict, dict, list]:
     images = {}
     for k, im in enumerate(d['images']):
         with skips.record(annotation_file, f"image record {k}"):
-            try: images[im['id']] = dict(file_name=str(im['file_name']), width=int(im['width']), height=int(im['height']))
+            try: images[im['id']] = dict(file_name=str(im['file_name']), width=int(im['width']),
+                                         height=int(im['height']))
             except (KeyError, TypeError, ValueError):
-                raise RecordError(f"{annotation_file}: image record {k} {str(im)[:120]} lacks id/file_name/width/height",
-                                  'bad image record') from None
+                raise RecordError(f"{annotation_file}: image record {k} {str(im)[:120]} lacks "
+                                  "id/file_name/width/height", 'bad image record') from None
     objects = {i: [] for i in images}
     for a in d['annotations']:
         iid = a.get('image_id'); name = f"annotation {a.get('id')} (image {iid})"; where = f"{annotation_file}: {name}"
@@ -248,7 +251,8 @@ def coco_objects(annotation_file, strict:bool=False) -> tuple[dict, dict, list]:
                 raise RecordError(f"{where}: unknown category_id {a.get('category_id')!r}", 'unknown category')
             im, b = images[iid], a.get('bbox')
             try: x, y, w, h = (float(v) for v in b)
-            except (TypeError, ValueError): raise RecordError(f"{where}: bbox {b!r} is not [x, y, w, h]", 'bbox not 4 numbers') from None
+            except (TypeError, ValueError):
+                raise RecordError(f"{where}: bbox {b!r} is not [x, y, w, h]", 'bbox not 4 numbers') from None
             box = check_bbox([x, y, x + w, y + h], im['width'], im['height'], f"{where} (bbox [x, y, w, h] = {b})")
             _check_segmentation(a.get('segmentation'), im['height'], im['width'], where)
             objects[iid].append((a.get('id'), ObjectRef(cats[a['category_id']], box, a['segmentation']),
@@ -309,9 +313,11 @@ def _spatialsense_pair(r, path, W, H, where) -> Pair:
     "The `Pair` of one SpatialSense relation `r` (a `RecordError` naming `where` when it cannot be used)."
     if r.get('predicate') not in SPATIALSENSE_PREDICATES:
         raise RecordError(f"{where}: unknown predicate {r.get('predicate')!r}", 'unknown predicate')
-    if not all(isinstance(r.get(s), dict) and 'name' in r[s] for s in ('subject', 'object')) or r.get('label') not in (True, False):
-        raise RecordError(f"{where}: needs subject and object with name and bbox, and a true/false label", 'bad relation')
-    objs = [ObjectRef(str(r[s]['name']), spatialsense_box(r[s].get('bbox'), W, H, f"{where} {s}")) for s in ('subject', 'object')]
+    sides = ('subject', 'object')
+    if not all(isinstance(r.get(s), dict) and 'name' in r[s] for s in sides) or r.get('label') not in (True, False):
+        raise RecordError(f"{where}: needs subject and object with name and bbox, and a true/false label",
+                          'bad relation')
+    objs = [ObjectRef(str(r[s]['name']), spatialsense_box(r[s].get('bbox'), W, H, f"{where} {s}")) for s in sides]
     return Pair(f"spatialsense:{path.stem}:{r.get('_id')}", 'spatialsense', str(path), W, H, objs[0], objs[1],
                 r['predicate'], bool(r['label']))
 
@@ -328,7 +334,8 @@ def load_spatialsense(annotations_file, image_root, split=None, check_images:boo
         with skips.record(annotations_file, f"image entry {k}"):
             try: url, W, H = str(im['url']), int(im['width']), int(im['height'])
             except (KeyError, TypeError, ValueError):
-                raise RecordError(f"{annotations_file}: image entry {k} lacks url/width/height", 'bad image entry') from None
+                raise RecordError(f"{annotations_file}: image entry {k} lacks url/width/height",
+                                  'bad image entry') from None
             path = spatialsense_image_path(url, image_root)
             for r in im.get('annotations', []):
                 name = f"relation _id {r.get('_id')} (image {url})"
@@ -381,16 +388,18 @@ def _loadmat(path):
     except Exception as e: raise ValueError(f"{path}: unreadable MATLAB file ({type(e).__name__}: {e})") from None
 
 def unrel_box(b, width, height, where) -> tuple:
-    "UnRel's 1-based inclusive `[xmin, ymin, xmax, ymax]` (MATLAB) -> validated 0-based edges `(xmin - 1, ymin - 1, xmax, ymax)`."
+    "UnRel's 1-based inclusive `[xmin, ymin, xmax, ymax]` (MATLAB) -> checked edges `(xmin - 1, ymin - 1, xmax, ymax)`."
     if len(b) != 4: raise RecordError(f"{where}: box {b!r} is not [xmin, ymin, xmax, ymax]", 'bbox not 4 numbers')
     try: edges = [float(b[0]) - 1, float(b[1]) - 1, b[2], b[3]]
-    except (TypeError, ValueError): raise RecordError(f"{where}: box {b!r} is not 4 numbers", 'bbox not 4 numbers') from None
+    except (TypeError, ValueError):
+        raise RecordError(f"{where}: box {b!r} is not 4 numbers", 'bbox not 4 numbers') from None
     return check_bbox(edges, width, height, f"{where} (box [xmin, ymin, xmax, ymax] = {b})")
 
 def _unrel_image_pairs(a, k, root, af, check_images, skips) -> list[Pair]:
     "The pairs of one UnRel annotation struct `a`: one per distinct `(subject box, object box)`, predicates joined."
     try: fname, im_id = _mat_str(a['filename']), int(np.asarray(a['im_id']).reshape(-1)[0])
-    except (ValueError, IndexError, TypeError): raise RecordError(f"{af}: annotation {k} lacks filename/im_id", 'bad annotation') from None
+    except (ValueError, IndexError, TypeError):
+        raise RecordError(f"{af}: annotation {k} lacks filename/im_id", 'bad annotation') from None
     path = root/'images'/fname
     if check_images: check_image(path, f"record {k} (im_id {im_id}), {af}")
     with open_image(path, f"record {k} (im_id {im_id}), {af}") as im: W, H = im.size
@@ -415,7 +424,8 @@ def load_unrel(root, check_images:bool=True, strict:bool=False) -> tuple[Records
     check_folder(root/'images', af)
     pairs = []
     for k, cell in enumerate(_mat_cells(m['annotations'])):
-        with skips.record(af, f"annotation {k}"): pairs += _unrel_image_pairs(_mat_struct(cell), k, root, af, check_images, skips)
+        with skips.record(af, f"annotation {k}"):
+            pairs += _unrel_image_pairs(_mat_struct(cell), k, root, af, check_images, skips)
     t = _loadmat(tf)
     if 'triplets' not in t: raise ValueError(f"{tf}: no 'triplets' variable")
     queries = []
@@ -424,7 +434,8 @@ def load_unrel(root, check_images:bool=True, strict:bool=False) -> tuple[Records
         with skips.record(tf, f"triplet {k} {s!r}"):
             parts = s.split('-')
             if len(parts) != 3:
-                raise RecordError(f"{tf}: triplet {k} {s!r} is not 'subject-predicate-object'", 'not subject-predicate-object')
+                raise RecordError(f"{tf}: triplet {k} {s!r} is not 'subject-predicate-object'",
+                                  'not subject-predicate-object')
             sub, pred, obj = parts
             cand = tuple(p.pair_id for p in pairs if p.subject.category == sub and p.object.category == obj)
             pos = tuple(p.pair_id for p in pairs if p.pair_id in cand and pred in p.predicate.split('|'))
@@ -478,15 +489,18 @@ def _gqa_boxes(graphs, scene_graphs_file, skips) -> tuple[dict, dict]:
             try: W, H, objs = int(g['width']), int(g['height']), g.get('objects', {})
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise RecordError(f"{scene_graphs_file}: image {gid} lacks width/height", 'bad scene graph') from None
-            if not isinstance(objs, dict): raise RecordError(f"{scene_graphs_file}: image {gid}: objects is not a dict", 'bad scene graph')
+            if not isinstance(objs, dict):
+                raise RecordError(f"{scene_graphs_file}: image {gid}: objects is not a dict", 'bad scene graph')
             sizes[gid] = (W, H)
             for oid, o in objs.items():
                 name = f"image {gid} object {oid}"
                 with skips.record(scene_graphs_file, name):
                     try: x, y, w, h = (float(o[k]) for k in 'xywh')
                     except (KeyError, TypeError, ValueError):
-                        raise RecordError(f"{scene_graphs_file}: {name} lacks numbers x, y, w, h", 'bbox not 4 numbers') from None
-                    box = check_bbox([x, y, x + w, y + h], W, H, f"{scene_graphs_file}: {name} (x, y, w, h = {x:g}, {y:g}, {w:g}, {h:g})")
+                        raise RecordError(f"{scene_graphs_file}: {name} lacks numbers x, y, w, h",
+                                          'bbox not 4 numbers') from None
+                    at = f"{scene_graphs_file}: {name} (x, y, w, h = {x:g}, {y:g}, {w:g}, {h:g})"
+                    box = check_bbox([x, y, x + w, y + h], W, H, at)
                     boxes[gid, oid] = (str(o.get('name', '')), box)
     return sizes, boxes
 
@@ -508,7 +522,8 @@ def load_gqa(scene_graphs_file, questions_file, image_dir=None, semantic:str='re
         name = f"question {qid}"; where = f"{questions_file}: {name}"
         with skips.record(questions_file, name):
             iid = str(q.get('imageId'))
-            if iid not in sizes: raise RecordError(f"{where}: unknown imageId {iid!r} (not in {scene_graphs_file})", 'unknown image')
+            if iid not in sizes:
+                raise RecordError(f"{where}: unknown imageId {iid!r} (not in {scene_graphs_file})", 'unknown image')
             rel = gqa_relation(q.get('semantic') or [])
             pred = sid = oid = pid = None
             if rel is not None:
@@ -516,8 +531,8 @@ def load_gqa(scene_graphs_file, questions_file, image_dir=None, semantic:str='re
                 for x in (sid, oid):
                     if (iid, x) not in boxes:
                         dropped = x in (graphs[iid].get('objects') or {})
-                        raise RecordError(f"{where}: {'dropped' if dropped else 'unknown'} object id {x!r} in image {iid}",
-                                          'dropped object' if dropped else 'unknown object')
+                        kind = 'dropped' if dropped else 'unknown'
+                        raise RecordError(f"{where}: {kind} object id {x!r} in image {iid}", f'{kind} object')
                 pid = f"gqa:{iid}:{sid}:{oid}:{qid}"
                 path = str(Path(image_dir)/f"{iid}.jpg") if image_dir is not None else f"{iid}.jpg"
                 if image_dir is not None: check_image(path, f"pair {pid}, {questions_file}")

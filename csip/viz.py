@@ -224,7 +224,7 @@ class ForceBannerExplorer:
 
 # %% ../nbs/08_widgets.ipynb #16b37bff
 def pair_image(pair) -> np.ndarray:
-    "RGB uint8 `(height, width, 3)` of a pair's image as stored (`csip.data.open_image`); grey when the file is missing."
+    "RGB uint8 `(height, width, 3)` of a pair's image as stored (`csip.data.open_image`); grey if the file is missing."
     from csip.data import open_image
     try:
         with open_image(pair.image_path) as im: return np.asarray(im.convert('RGB'))
