@@ -395,13 +395,12 @@ def unrel_box(b, width, height, where) -> tuple:
         raise RecordError(f"{where}: box {b!r} is not 4 numbers", 'bbox not 4 numbers') from None
     return check_bbox(edges, width, height, f"{where} (box [xmin, ymin, xmax, ymax] = {b})")
 
-def _unrel_image_pairs(a, k, root, af, check_images, skips) -> list[Pair]:
+def _unrel_image_pairs(a, k, root, af, skips) -> list[Pair]:
     "The pairs of one UnRel annotation struct `a`: one per distinct `(subject box, object box)`, predicates joined."
     try: fname, im_id = _mat_str(a['filename']), int(np.asarray(a['im_id']).reshape(-1)[0])
     except (ValueError, IndexError, TypeError):
         raise RecordError(f"{af}: annotation {k} lacks filename/im_id", 'bad annotation') from None
     path = root/'images'/fname
-    if check_images: check_image(path, f"record {k} (im_id {im_id}), {af}")
     with open_image(path, f"record {k} (im_id {im_id}), {af}") as im: W, H = im.size
     seen = {}
     for j, rc in enumerate(_mat_cells(a['relationships'])):
@@ -415,9 +414,9 @@ def _unrel_image_pairs(a, k, root, af, check_images, skips) -> list[Pair]:
     return [Pair(f"unrel:{im_id}:{j}", 'unrel', str(path), W, H, ObjectRef(sub, sb), ObjectRef(obj, ob),
                  '|'.join(sorted(rels)), True) for j, ((sub, sb, obj, ob), rels) in enumerate(seen.items())]
 
-def load_unrel(root, check_images:bool=True, strict:bool=False) -> tuple[Records, Records]:
+def load_unrel(root, strict:bool=False) -> tuple[Records, Records]:
     """UnRel `root` (with `images/`, `annotations.mat`, `annotated_triplets.mat`) -> `(pairs, queries)`, both `Records`
-    sharing one `.skipped` list (`strict`: raise at the first defect instead)."""
+    sharing one `.skipped` list (`strict`: raise at the first defect instead). Every image is opened for its size."""
     root = Path(root); af, tf = root/'annotations.mat', root/'annotated_triplets.mat'; skips = Skips(strict)
     m = _loadmat(af)
     if 'annotations' not in m: raise ValueError(f"{af}: no 'annotations' variable")
@@ -425,7 +424,7 @@ def load_unrel(root, check_images:bool=True, strict:bool=False) -> tuple[Records
     pairs = []
     for k, cell in enumerate(_mat_cells(m['annotations'])):
         with skips.record(af, f"annotation {k}"):
-            pairs += _unrel_image_pairs(_mat_struct(cell), k, root, af, check_images, skips)
+            pairs += _unrel_image_pairs(_mat_struct(cell), k, root, af, skips)
     t = _loadmat(tf)
     if 'triplets' not in t: raise ValueError(f"{tf}: no 'triplets' variable")
     queries = []
