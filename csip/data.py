@@ -4,20 +4,22 @@
 
 # %% ../nbs/02_data.ipynb #ed4cbe33
 from __future__ import annotations
-import json, math, os, re, sys, zlib
+import json, math, os, re, sys, warnings, zlib
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 import scipy.io
 from fastcore import script as fastcore_script
 
 # %% auto #0
-__all__ = ['SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A', 'TINT_B', 'TINT_ALPHA', 'ObjectRef',
-           'Pair', 'box_mask', 'object_mask', 'pair_masks', 'read_json', 'check_bbox', 'check_image', 'atomic_write',
+__all__ = ['BOX_TOL_PX', 'BOX_TOL_FRAC', 'SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A',
+           'TINT_B', 'TINT_ALPHA', 'ObjectRef', 'Pair', 'box_mask', 'object_mask', 'pair_masks', 'RecordError',
+           'Records', 'Skips', 'read_json', 'check_bbox', 'check_image', 'check_folder', 'open_image', 'atomic_write',
            'write_json', 'on_command_line', 'script_errors', 'PairSamplingConfig', 'coco_objects', 'sample_image_pairs',
            'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'UnRelQuery',
            'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry',
@@ -74,6 +76,39 @@ def pair_masks(pair:Pair) -> tuple[np.ndarray, np.ndarray]:
     "Bool `(height, width)` masks of A (`pair.subject`) and B (`pair.object`)."
     return (object_mask(pair.subject, pair.height, pair.width), object_mask(pair.object, pair.height, pair.width))
 
+# %% ../nbs/02_data.ipynb #0a611cdb
+BOX_TOL_PX, BOX_TOL_FRAC = 2.0, 0.01   # a box leaving the image by at most max(2 px, 1 % of the side) is clipped
+
+class RecordError(ValueError):
+    "A defect of one record, not of its file: `reason` says which kind ('zero or negative size', ...)."
+    def __init__(self, message:str, reason:str): super().__init__(message); self.reason = reason
+
+class Records(list):
+    "A loader's list of records; `.skipped` lists those it dropped as JSON-ready `{'file', 'record', 'reason'}` dicts."
+    def __init__(self, items=(), skipped:list|None=None):
+        super().__init__(items); self.skipped = [] if skipped is None else skipped
+
+class Skips:
+    "A loader's dropped records: a `RecordError` inside `with skips.record(file, name):` drops it (raises if `strict`)."
+    def __init__(self, strict:bool=False): self.strict, self.skipped = strict, []
+
+    @contextmanager
+    def record(self, file, name:str):
+        try: yield
+        except RecordError as e:
+            if self.strict: raise
+            self.skipped.append(dict(file=str(file), record=name, reason=e.reason))
+
+    def warn(self, first:int=5):
+        "One `warnings.warn` per file: how many records were dropped, for which reasons, and the `first` of them."
+        by_file = {}
+        for s in self.skipped: by_file.setdefault(s['file'], []).append(s)
+        for f, ss in by_file.items():
+            counts = ', '.join(f"{n} {r}" for r, n in Counter(s['reason'] for s in ss).items())
+            names = '; '.join(s['record'] for s in ss[:first]) + ('; ...' if len(ss) > first else '')
+            warnings.warn(f"{f}: skipped {len(ss)} record(s) ({counts}): {names} (strict=True raises at the first)",
+                          stacklevel=3)
+
 # %% ../nbs/02_data.ipynb #0a903014
 def read_json(path):
     "Parse the JSON file at `path`; `ValueError` naming the file, line and column when it is malformed."
@@ -85,19 +120,36 @@ def read_json(path):
         raise ValueError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno} (char {e.pos}): {e.msg}") from None
     except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 JSON ({e})") from None
 
-def check_bbox(bbox, width, height, where:str, tol:float=1.0) -> tuple:
-    "Validate an xyxy `bbox` inside a `width` x `height` image; return it as floats or raise `ValueError` naming `where`."
+def check_bbox(bbox, width, height, where:str) -> tuple:
+    """An xyxy `bbox` of a `width` x `height` image as floats, clipped to the image when it pokes out by at most
+    `max(BOX_TOL_PX, BOX_TOL_FRAC * side)`; otherwise a `RecordError` naming `where`."""
     try: x0, y0, x1, y1 = (float(v) for v in bbox)
-    except (TypeError, ValueError): raise ValueError(f"{where}: bbox {bbox!r} is not 4 numbers") from None
-    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)): raise ValueError(f"{where}: bbox {bbox!r} is not finite")
-    if x1 <= x0 or y1 <= y0: raise ValueError(f"{where}: bbox {bbox!r} has zero or negative size")
-    if x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol:
-        raise ValueError(f"{where}: bbox {bbox!r} lies outside the {width}x{height} image")
-    return (x0, y0, x1, y1)
+    except (TypeError, ValueError):
+        raise RecordError(f"{where}: bbox {bbox!r} is not 4 numbers", 'bbox not 4 numbers') from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise RecordError(f"{where}: bbox {bbox!r} is not finite", 'bbox not finite')
+    if x1 <= x0 or y1 <= y0:
+        raise RecordError(f"{where}: bbox {bbox!r} has zero or negative size", 'zero or negative size')
+    tx, ty = max(BOX_TOL_PX, BOX_TOL_FRAC * width), max(BOX_TOL_PX, BOX_TOL_FRAC * height)
+    if x0 < -tx or y0 < -ty or x1 > width + tx or y1 > height + ty or x0 >= width or y0 >= height or x1 <= 0 or y1 <= 0:
+        raise RecordError(f"{where}: bbox {bbox!r} lies outside the {width}x{height} image", 'box outside the image')
+    return (max(x0, 0.), max(y0, 0.), min(x1, float(width)), min(y1, float(height)))
 
 def check_image(path, where:str):
     "`FileNotFoundError` naming the image and `where` (the pair or record) when `path` is not a file."
     if not os.path.isfile(path): raise FileNotFoundError(f"image {path} not found ({where})")
+
+def check_folder(path, where:str):
+    "`FileNotFoundError` naming the folder and `where` (the annotation file) when `path` is not a folder."
+    if not os.path.isdir(path): raise FileNotFoundError(f"{path}: image folder not found ({where})")
+
+def open_image(path, where:str|None=None) -> Image.Image:
+    """The dataset image at `path` (lazy PIL image) with its pixels as stored: the EXIF orientation tag is *not*
+    applied, because the datasets' boxes are on the stored grid. Errors name the image and `where`."""
+    at = f" ({where})" if where else ""
+    try: return Image.open(path)
+    except FileNotFoundError: raise FileNotFoundError(f"image {path} not found{at}") from None
+    except UnidentifiedImageError: raise ValueError(f"image {path}: not an image file PIL can read{at}") from None
 
 def atomic_write(path, data) -> Path:
     "Write `data` (bytes, str, or a function given the open binary file) to `path` atomically: temporary file, fsync, rename."
@@ -150,45 +202,63 @@ class PairSamplingConfig:
     seed: int = 0
     def asdict(self): return asdict(self)
 
-def _check_segmentation(seg, iscrowd, height, width, where):
-    "Raise `ValueError` naming `where` unless `seg` is valid COCO polygons (iscrowd=0) or RLE (iscrowd=1)."
+def _polygon_area(p:list) -> float:
+    "Shoelace area of a flat `[x1, y1, x2, y2, ...]` polygon (plain Python: faster than numpy on COCO's short lists)."
+    x, y = p[0::2], p[1::2]
+    return 0.5 * abs(sum(x0 * y1 - x1 * y0 for x0, y0, x1, y1 in zip(x, y, x[1:] + x[:1], y[1:] + y[:1])))
+
+def _check_segmentation(seg, height, width, where):
+    "`RecordError` naming `where` unless `seg` is an RLE of the image's size or polygons of >= 6 numbers, not all flat."
     if isinstance(seg, dict):
         if list(seg.get('size', [])) != [height, width]:
-            raise ValueError(f"{where}: RLE size {seg.get('size')} differs from the image size [{height}, {width}]")
-        if 'counts' not in seg: raise ValueError(f"{where}: RLE without 'counts'")
+            raise RecordError(f"{where}: RLE size {seg.get('size')} differs from the image size [{height}, {width}]",
+                              'RLE of the wrong size')
+        if 'counts' not in seg: raise RecordError(f"{where}: RLE without 'counts'", 'RLE without counts')
         return
-    if not isinstance(seg, list) or not seg: raise ValueError(f"{where}: segmentation must be polygons or RLE")
+    if not isinstance(seg, list) or not seg:
+        raise RecordError(f"{where}: segmentation must be polygons or RLE", 'segmentation not polygons or RLE')
     for p in seg:
         if not isinstance(p, list) or len(p) < 6 or len(p) % 2:
-            raise ValueError(f"{where}: polygon with {len(p) if isinstance(p, list) else '?'} numbers "
-                             "(needs an even count >= 6)")
+            raise RecordError(f"{where}: polygon with {len(p) if isinstance(p, list) else '?'} numbers "
+                              "(needs an even count >= 6)", 'too-short polygon')
+    try: flat = not any(_polygon_area(p) > 0 for p in seg)
+    except TypeError: raise RecordError(f"{where}: polygon of non-numbers", 'too-short polygon') from None
+    if flat: raise RecordError(f"{where}: polygons of zero area {str(seg)[:80]}", 'degenerate polygon')
 
-def coco_objects(annotation_file) -> tuple[dict, dict]:
-    """Read and validate a COCO instances file: `(images, objects)` with `images[image_id] = dict(file_name, width,
-    height)` and `objects[image_id] = [(ann_id, ObjectRef, area, iscrowd), ...]` (bbox converted to xyxy)."""
-    d = read_json(annotation_file); f = Path(annotation_file).name
-    if not isinstance(d, dict) or not all(k in d for k in ('images', 'annotations', 'categories')):
-        raise ValueError(f"{annotation_file}: not a COCO instances file (needs images, annotations, categories)")
-    cats = {c['id']: c['name'] for c in d['categories']}
+def coco_objects(annotation_file, strict:bool=False) -> tuple[dict, dict, list]:
+    """Read and validate a COCO instances file: `(images, objects, skipped)` with `images[image_id] = dict(file_name,
+    width, height)`, `objects[image_id] = [(ann_id, ObjectRef, area, iscrowd), ...]` (bbox converted to xyxy) and the
+    records dropped (see "Defects of the real files"; `strict`: raise at the first instead)."""
+    d = read_json(annotation_file); skips = Skips(strict)
+    if not isinstance(d, dict) or not all(isinstance(d.get(k), list) for k in ('images', 'annotations', 'categories')):
+        raise ValueError(f"{annotation_file}: not a COCO instances file (needs lists images, annotations, categories)")
+    try: cats = {c['id']: c['name'] for c in d['categories']}
+    except (KeyError, TypeError): raise ValueError(f"{annotation_file}: a category lacks id/name") from None
     images = {}
-    for im in d['images']:
-        try: images[im['id']] = dict(file_name=im['file_name'], width=int(im['width']), height=int(im['height']))
-        except (KeyError, TypeError, ValueError): raise ValueError(f"{annotation_file}: image record {im!r} lacks id/file_name/width/height") from None
+    for k, im in enumerate(d['images']):
+        with skips.record(annotation_file, f"image record {k}"):
+            try: images[im['id']] = dict(file_name=str(im['file_name']), width=int(im['width']),
+                                         height=int(im['height']))
+            except (KeyError, TypeError, ValueError):
+                raise RecordError(f"{annotation_file}: image record {k} {str(im)[:120]} lacks "
+                                  "id/file_name/width/height", 'bad image record') from None
     objects = {i: [] for i in images}
     for a in d['annotations']:
-        aid = a.get('id'); where = f"{annotation_file}: annotation id {aid}"
-        if a.get('image_id') not in images: raise ValueError(f"{where}: unknown image_id {a.get('image_id')!r}")
-        if a.get('category_id') not in cats: raise ValueError(f"{where}: unknown category_id {a.get('category_id')!r}")
-        im = images[a['image_id']]
-        b = a.get('bbox')
-        if not isinstance(b, list) or len(b) != 4: raise ValueError(f"{where}: bbox {b!r} is not [x, y, w, h]")
-        x, y, w, h = b
-        box = check_bbox([x, y, x + w, y + h], im['width'], im['height'], f"{where} (bbox [x, y, w, h] = {b})")
-        crowd = int(a.get('iscrowd', 0))
-        _check_segmentation(a.get('segmentation'), crowd, im['height'], im['width'], where)
-        area = float(a.get('area', w * h))
-        objects[a['image_id']].append((aid, ObjectRef(cats[a['category_id']], box, a['segmentation']), area, crowd))
-    return images, objects
+        iid = a.get('image_id'); name = f"annotation {a.get('id')} (image {iid})"; where = f"{annotation_file}: {name}"
+        with skips.record(annotation_file, name):
+            if iid not in images: raise RecordError(f"{where}: unknown image_id {iid!r}", 'unknown image')
+            if a.get('category_id') not in cats:
+                raise RecordError(f"{where}: unknown category_id {a.get('category_id')!r}", 'unknown category')
+            im, b = images[iid], a.get('bbox')
+            try: x, y, w, h = (float(v) for v in b)
+            except (TypeError, ValueError):
+                raise RecordError(f"{where}: bbox {b!r} is not [x, y, w, h]", 'bbox not 4 numbers') from None
+            box = check_bbox([x, y, x + w, y + h], im['width'], im['height'], f"{where} (bbox [x, y, w, h] = {b})")
+            _check_segmentation(a.get('segmentation'), im['height'], im['width'], where)
+            objects[iid].append((a.get('id'), ObjectRef(cats[a['category_id']], box, a['segmentation']),
+                                 float(a.get('area', w * h)), int(a.get('iscrowd', 0))))
+    skips.warn()
+    return images, objects, skips.skipped
 
 # %% ../nbs/02_data.ipynb #c70e261e
 def _image_rng(seed, key) -> np.random.Generator:
@@ -208,9 +278,11 @@ def sample_image_pairs(objs:list, width:int, height:int, config:PairSamplingConf
     return cand
 
 def load_coco_pairs(annotation_file, image_dir, config:PairSamplingConfig=PairSamplingConfig(), dataset:str='coco',
-                    check_images:bool=True) -> list[Pair]:
-    "Training pairs of a COCO-format instances file (see `PairSamplingConfig`); images under `image_dir`."
-    images, objects = coco_objects(annotation_file)
+                    check_images:bool=True, strict:bool=False) -> Records:
+    """Training pairs of a COCO-format instances file (see `PairSamplingConfig`); images under `image_dir`.
+    `.skipped`: the annotation records dropped (`strict`: raise at the first instead)."""
+    images, objects, skipped = coco_objects(annotation_file, strict)
+    if check_images: check_folder(image_dir, annotation_file)
     pairs = []
     for image_id, im in images.items():
         objs = objects[image_id]
@@ -221,7 +293,7 @@ def load_coco_pairs(annotation_file, image_dir, config:PairSamplingConfig=PairSa
             pid = f"{dataset}:{image_id}:{ia}:{ib}"
             if check_images: check_image(path, f"pair {pid}, {annotation_file}")
             pairs.append(Pair(pid, dataset, path, im['width'], im['height'], oa, ob))
-    return pairs
+    return Records(pairs, skipped)
 
 # %% ../nbs/02_data.ipynb #76c4f782
 SPATIALSENSE_PREDICATES = ('above', 'behind', 'in', 'in front of', 'next to', 'on', 'to the left of',
@@ -233,28 +305,46 @@ def spatialsense_image_path(url:str, image_root) -> Path:
 
 def spatialsense_box(b, width, height, where) -> tuple:
     "SpatialSense `[y0, y1, x0, x1]` -> validated xyxy."
-    if not isinstance(b, list) or len(b) != 4: raise ValueError(f"{where}: bbox {b!r} is not [y0, y1, x0, x1]")
+    if not isinstance(b, list) or len(b) != 4:
+        raise RecordError(f"{where}: bbox {b!r} is not [y0, y1, x0, x1]", 'bbox not 4 numbers')
     return check_bbox([b[2], b[0], b[3], b[1]], width, height, f"{where} (bbox [y0, y1, x0, x1] = {b})")
 
-def load_spatialsense(annotations_file, image_root, split=None, check_images:bool=True) -> list[Pair]:
-    "Pairs (with predicate and true/false label) of SpatialSense's `annotations.json`; `split` in train/valid/test or None."
-    d = read_json(annotations_file)
-    if not isinstance(d, list): raise ValueError(f"{annotations_file}: expected a list of images")
+def _spatialsense_pair(r, path, W, H, where) -> Pair:
+    "The `Pair` of one SpatialSense relation `r` (a `RecordError` naming `where` when it cannot be used)."
+    if r.get('predicate') not in SPATIALSENSE_PREDICATES:
+        raise RecordError(f"{where}: unknown predicate {r.get('predicate')!r}", 'unknown predicate')
+    sides = ('subject', 'object')
+    if not all(isinstance(r.get(s), dict) and 'name' in r[s] for s in sides) or r.get('label') not in (True, False):
+        raise RecordError(f"{where}: needs subject and object with name and bbox, and a true/false label",
+                          'bad relation')
+    objs = [ObjectRef(str(r[s]['name']), spatialsense_box(r[s].get('bbox'), W, H, f"{where} {s}")) for s in sides]
+    return Pair(f"spatialsense:{path.stem}:{r.get('_id')}", 'spatialsense', str(path), W, H, objs[0], objs[1],
+                r['predicate'], bool(r['label']))
+
+def load_spatialsense(annotations_file, image_root, split=None, check_images:bool=True, strict:bool=False) -> Records:
+    """Pairs (with predicate and true/false label) of SpatialSense's `annotations.json`; `split` in train/valid/test or
+    None. `.skipped`: the image entries and relations dropped (`strict`: raise at the first instead)."""
+    d = read_json(annotations_file); skips = Skips(strict)
+    if not isinstance(d, list) or not all(isinstance(im, dict) for im in d):
+        raise ValueError(f"{annotations_file}: expected a list of image entries")
+    if check_images: check_folder(image_root, annotations_file)
     pairs = []
     for k, im in enumerate(d):
         if split is not None and im.get('split') != split: continue
-        try: url, W, H = im['url'], int(im['width']), int(im['height'])
-        except (KeyError, TypeError, ValueError): raise ValueError(f"{annotations_file}: image entry {k} lacks url/width/height") from None
-        path = spatialsense_image_path(url, image_root); stem = path.stem
-        for r in im.get('annotations', []):
-            rid = r.get('_id'); where = f"{annotations_file}: relation _id {rid} (image {url})"
-            if r.get('predicate') not in SPATIALSENSE_PREDICATES: raise ValueError(f"{where}: unknown predicate {r.get('predicate')!r}")
-            objs = [ObjectRef(str(r[s]['name']), spatialsense_box(r[s].get('bbox'), W, H, f"{where} {s}"))
-                    for s in ('subject', 'object')]
-            pid = f"spatialsense:{stem}:{rid}"
-            if check_images: check_image(path, f"pair {pid}, {annotations_file}")
-            pairs.append(Pair(pid, 'spatialsense', str(path), W, H, objs[0], objs[1], r['predicate'], bool(r['label'])))
-    return pairs
+        with skips.record(annotations_file, f"image entry {k}"):
+            try: url, W, H = str(im['url']), int(im['width']), int(im['height'])
+            except (KeyError, TypeError, ValueError):
+                raise RecordError(f"{annotations_file}: image entry {k} lacks url/width/height",
+                                  'bad image entry') from None
+            path = spatialsense_image_path(url, image_root)
+            for r in im.get('annotations', []):
+                name = f"relation _id {r.get('_id')} (image {url})"
+                with skips.record(annotations_file, name):
+                    p = _spatialsense_pair(r, path, W, H, f"{annotations_file}: {name}")
+                    if check_images: check_image(path, f"pair {p.pair_id}, {annotations_file}")
+                    pairs.append(p)
+    skips.warn()
+    return Records(pairs, skips.skipped)
 
 # %% ../nbs/02_data.ipynb #fa42b087
 @dataclass(frozen=True)
@@ -298,45 +388,59 @@ def _loadmat(path):
     except Exception as e: raise ValueError(f"{path}: unreadable MATLAB file ({type(e).__name__}: {e})") from None
 
 def unrel_box(b, width, height, where) -> tuple:
-    "UnRel/VRD inclusive `[xmin, ymin, xmax, ymax]` pixel indices -> validated xyxy edges `(xmin, ymin, xmax + 1, ymax + 1)`."
-    if len(b) != 4: raise ValueError(f"{where}: box {b!r} is not [xmin, ymin, xmax, ymax]")
-    return check_bbox([b[0], b[1], b[2] + 1, b[3] + 1], width, height, f"{where} (box [xmin, ymin, xmax, ymax] = {b})")
+    "UnRel's 1-based inclusive `[xmin, ymin, xmax, ymax]` (MATLAB) -> checked edges `(xmin - 1, ymin - 1, xmax, ymax)`."
+    if len(b) != 4: raise RecordError(f"{where}: box {b!r} is not [xmin, ymin, xmax, ymax]", 'bbox not 4 numbers')
+    try: edges = [float(b[0]) - 1, float(b[1]) - 1, b[2], b[3]]
+    except (TypeError, ValueError):
+        raise RecordError(f"{where}: box {b!r} is not 4 numbers", 'bbox not 4 numbers') from None
+    return check_bbox(edges, width, height, f"{where} (box [xmin, ymin, xmax, ymax] = {b})")
 
-def load_unrel(root, check_images:bool=True) -> tuple[list[Pair], list[UnRelQuery]]:
-    "UnRel `root` (with `images/`, `annotations.mat`, `annotated_triplets.mat`) -> `(pairs, queries)`."
-    root = Path(root); af = root/'annotations.mat'
+def _unrel_image_pairs(a, k, root, af, skips) -> list[Pair]:
+    "The pairs of one UnRel annotation struct `a`: one per distinct `(subject box, object box)`, predicates joined."
+    try: fname, im_id = _mat_str(a['filename']), int(np.asarray(a['im_id']).reshape(-1)[0])
+    except (ValueError, IndexError, TypeError):
+        raise RecordError(f"{af}: annotation {k} lacks filename/im_id", 'bad annotation') from None
+    path = root/'images'/fname
+    with open_image(path, f"record {k} (im_id {im_id}), {af}") as im: W, H = im.size
+    seen = {}
+    for j, rc in enumerate(_mat_cells(a['relationships'])):
+        name = f"image {fname} (im_id {im_id}) relationship {j}"; where = f"{af}: {name}"
+        with skips.record(af, name):
+            r = _mat_struct(rc)
+            boxes = [unrel_box(_mat_num(r[f]), W, H, f"{where} {f}") for f in ('sub_box', 'obj_box')]
+            rels = {_mat_str(c) for c in _mat_cells(r['rels'])} - {''}
+            if not rels: raise RecordError(f"{where}: no predicate", 'no predicate')
+            seen.setdefault((_mat_str(r['sub']), boxes[0], _mat_str(r['obj']), boxes[1]), set()).update(rels)
+    return [Pair(f"unrel:{im_id}:{j}", 'unrel', str(path), W, H, ObjectRef(sub, sb), ObjectRef(obj, ob),
+                 '|'.join(sorted(rels)), True) for j, ((sub, sb, obj, ob), rels) in enumerate(seen.items())]
+
+def load_unrel(root, strict:bool=False) -> tuple[Records, Records]:
+    """UnRel `root` (with `images/`, `annotations.mat`, `annotated_triplets.mat`) -> `(pairs, queries)`, both `Records`
+    sharing one `.skipped` list (`strict`: raise at the first defect instead). Every image is opened for its size."""
+    root = Path(root); af, tf = root/'annotations.mat', root/'annotated_triplets.mat'; skips = Skips(strict)
     m = _loadmat(af)
     if 'annotations' not in m: raise ValueError(f"{af}: no 'annotations' variable")
+    check_folder(root/'images', af)
     pairs = []
     for k, cell in enumerate(_mat_cells(m['annotations'])):
-        a = _mat_struct(cell)
-        try: fname, im_id = _mat_str(a['filename']), int(np.asarray(a['im_id']).reshape(-1)[0])
-        except (ValueError, IndexError): raise ValueError(f"{af}: annotation {k} lacks filename/im_id") from None
-        path = root/'images'/fname
-        if check_images: check_image(path, f"record {k} (im_id {im_id}), {af}")
-        with Image.open(path) as im: W, H = im.size
-        seen = {}
-        for j, rc in enumerate(_mat_cells(a['relationships'])):
-            r = _mat_struct(rc); where = f"{af}: image {fname} (im_id {im_id}) relationship {j}"
-            sub, obj = _mat_str(r['sub']), _mat_str(r['obj'])
-            boxes = [unrel_box(_mat_num(r[f]), W, H, f"{where} {f}") for f in ('sub_box', 'obj_box')]
-            rels = {_mat_str(c) for c in _mat_cells(r['rels'])}
-            key = (sub, boxes[0], obj, boxes[1])
-            seen.setdefault(key, set()).update(rels)
-        for j, ((sub, sb, obj, ob), rels) in enumerate(seen.items()):
-            pairs.append(Pair(f"unrel:{im_id}:{j}", 'unrel', str(path), W, H, ObjectRef(sub, sb), ObjectRef(obj, ob),
-                              '|'.join(sorted(rels)), True))
-    tf = root/'annotated_triplets.mat'; t = _loadmat(tf)
+        with skips.record(af, f"annotation {k}"):
+            pairs += _unrel_image_pairs(_mat_struct(cell), k, root, af, skips)
+    t = _loadmat(tf)
     if 'triplets' not in t: raise ValueError(f"{tf}: no 'triplets' variable")
     queries = []
     for k, c in enumerate(_mat_cells(t['triplets'])):
-        s = _mat_str(c); parts = s.split('-')
-        if len(parts) != 3: raise ValueError(f"{tf}: triplet {k} {s!r} is not 'subject-predicate-object'")
-        sub, pred, obj = parts
-        cand = tuple(p.pair_id for p in pairs if p.subject.category == sub and p.object.category == obj)
-        pos = tuple(p.pair_id for p in pairs if p.pair_id in cand and pred in p.predicate.split('|'))
-        queries.append(UnRelQuery(s, sub, pred, obj, cand, pos))
-    return pairs, queries
+        s = _mat_str(c)
+        with skips.record(tf, f"triplet {k} {s!r}"):
+            parts = s.split('-')
+            if len(parts) != 3:
+                raise RecordError(f"{tf}: triplet {k} {s!r} is not 'subject-predicate-object'",
+                                  'not subject-predicate-object')
+            sub, pred, obj = parts
+            cand = tuple(p.pair_id for p in pairs if p.subject.category == sub and p.object.category == obj)
+            pos = tuple(p.pair_id for p in pairs if p.pair_id in cand and pred in p.predicate.split('|'))
+            queries.append(UnRelQuery(s, sub, pred, obj, cand, pos))
+    skips.warn()
+    return Records(pairs, skips.skipped), Records(queries, skips.skipped)
 
 # %% ../nbs/02_data.ipynb #8db64b3d
 @dataclass(frozen=True)
@@ -376,39 +480,68 @@ def gqa_relation(semantic:list):
         return (target, m['rel'], ref, name) if m['so'] == 's' else (ref, m['rel'], target, name)
     return None
 
-def load_gqa(scene_graphs_file, questions_file, image_dir=None, semantic:str='rel') -> tuple[list[GQARelQuestion], list[Pair]]:
+def _gqa_boxes(graphs, scene_graphs_file, skips) -> tuple[dict, dict]:
+    "Validated scene graphs: `sizes[imageId] = (width, height)`, `boxes[imageId, objectId] = (name, xyxy)`."
+    sizes, boxes = {}, {}
+    for gid, g in graphs.items():
+        with skips.record(scene_graphs_file, f"image {gid}"):
+            try: W, H, objs = int(g['width']), int(g['height']), g.get('objects', {})
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise RecordError(f"{scene_graphs_file}: image {gid} lacks width/height", 'bad scene graph') from None
+            if not isinstance(objs, dict):
+                raise RecordError(f"{scene_graphs_file}: image {gid}: objects is not a dict", 'bad scene graph')
+            sizes[gid] = (W, H)
+            for oid, o in objs.items():
+                name = f"image {gid} object {oid}"
+                with skips.record(scene_graphs_file, name):
+                    try: x, y, w, h = (float(o[k]) for k in 'xywh')
+                    except (KeyError, TypeError, ValueError):
+                        raise RecordError(f"{scene_graphs_file}: {name} lacks numbers x, y, w, h",
+                                          'bbox not 4 numbers') from None
+                    at = f"{scene_graphs_file}: {name} (x, y, w, h = {x:g}, {y:g}, {w:g}, {h:g})"
+                    box = check_bbox([x, y, x + w, y + h], W, H, at)
+                    boxes[gid, oid] = (str(o.get('name', '')), box)
+    return sizes, boxes
+
+def load_gqa(scene_graphs_file, questions_file, image_dir=None, semantic:str='rel',
+             strict:bool=False) -> tuple[Records, Records]:
     """Relation questions of GQA (`types.semantic == semantic`) and, for those whose program names two objects, a `Pair`
     each (`pair_id = gqa:<imageId>:<subjectId>:<objectId>:<questionId>`). Images `image_dir/<imageId>.jpg` are
-    checked when `image_dir` is given."""
-    graphs, qs = read_json(scene_graphs_file), read_json(questions_file)
-    for gid, g in graphs.items():
-        for oid, o in g.get('objects', {}).items():
-            check_bbox([o['x'], o['y'], o['x'] + o['w'], o['y'] + o['h']], g['width'], g['height'],
-                       f"{scene_graphs_file}: image {gid} object {oid} (x, y, w, h = {o['x']}, {o['y']}, {o['w']}, {o['h']})")
+    checked when `image_dir` is given. Both lists are `Records` sharing one `.skipped` list: the objects and questions
+    dropped (`strict`: raise at the first instead)."""
+    graphs, qs = read_json(scene_graphs_file), read_json(questions_file); skips = Skips(strict)
+    for f, x, key in ((scene_graphs_file, graphs, 'imageId'), (questions_file, qs, 'questionId')):
+        if not isinstance(x, dict) or not all(isinstance(v, dict) for v in x.values()):
+            raise ValueError(f"{f}: expected a JSON object of objects keyed by {key}")
+    if image_dir is not None: check_folder(image_dir, questions_file)
+    sizes, boxes = _gqa_boxes(graphs, scene_graphs_file, skips)
     questions, pairs = [], []
     for qid, q in qs.items():
         if (q.get('types') or {}).get('semantic') != semantic: continue
-        where = f"{questions_file}: question {qid}"
-        iid = str(q.get('imageId'))
-        if iid not in graphs: raise ValueError(f"{where}: unknown imageId {iid!r} (not in {scene_graphs_file})")
-        g = graphs[iid]
-        rel = gqa_relation(q.get('semantic') or [])
-        pred = sid = oid = pid = None
-        if rel is not None:
-            sid, pred, oid, opname = rel
-            for x in (sid, oid):
-                if x not in g['objects']: raise ValueError(f"{where}: unknown object id {x!r} in image {iid}")
-            pid = f"gqa:{iid}:{sid}:{oid}:{qid}"
-            path = str(Path(image_dir)/f"{iid}.jpg") if image_dir is not None else f"{iid}.jpg"
-            if image_dir is not None: check_image(path, f"pair {pid}, {questions_file}")
-            refs = [ObjectRef(g['objects'][x]['name'], (float(g['objects'][x]['x']), float(g['objects'][x]['y']),
-                              float(g['objects'][x]['x'] + g['objects'][x]['w']), float(g['objects'][x]['y'] + g['objects'][x]['h'])))
-                    for x in (sid, oid)]
-            label = {'yes': True, 'no': False}.get(q.get('answer')) if opname.startswith('verify') else None
-            pairs.append(Pair(pid, 'gqa', path, int(g['width']), int(g['height']), refs[0], refs[1], pred, label))
-        questions.append(GQARelQuestion(str(qid), iid, q.get('question', ''), q.get('answer', ''),
-                                        (q.get('types') or {}).get('detailed', ''), pred, sid, oid, pid))
-    return questions, pairs
+        name = f"question {qid}"; where = f"{questions_file}: {name}"
+        with skips.record(questions_file, name):
+            iid = str(q.get('imageId'))
+            if iid not in sizes:
+                raise RecordError(f"{where}: unknown imageId {iid!r} (not in {scene_graphs_file})", 'unknown image')
+            rel = gqa_relation(q.get('semantic') or [])
+            pred = sid = oid = pid = None
+            if rel is not None:
+                sid, pred, oid, opname = rel
+                for x in (sid, oid):
+                    if (iid, x) not in boxes:
+                        dropped = x in (graphs[iid].get('objects') or {})
+                        kind = 'dropped' if dropped else 'unknown'
+                        raise RecordError(f"{where}: {kind} object id {x!r} in image {iid}", f'{kind} object')
+                pid = f"gqa:{iid}:{sid}:{oid}:{qid}"
+                path = str(Path(image_dir)/f"{iid}.jpg") if image_dir is not None else f"{iid}.jpg"
+                if image_dir is not None: check_image(path, f"pair {pid}, {questions_file}")
+                refs = [ObjectRef(*boxes[iid, x]) for x in (sid, oid)]
+                label = {'yes': True, 'no': False}.get(q.get('answer')) if opname.startswith('verify') else None
+                pairs.append(Pair(pid, 'gqa', path, *sizes[iid], refs[0], refs[1], pred, label))
+            questions.append(GQARelQuestion(str(qid), iid, q.get('question', ''), q.get('answer', ''),
+                                            (q.get('types') or {}).get('detailed', ''), pred, sid, oid, pid))
+    skips.warn()
+    return Records(questions, skips.skipped), Records(pairs, skips.skipped)
 
 # %% ../nbs/02_data.ipynb #2bdd234b
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -488,7 +621,7 @@ class PairImageDataset(torch.utils.data.Dataset):
     def image(self, i:int) -> torch.Tensor:
         "The prepared image tensor of pair `i`."
         p = self.pairs[i]
-        try: im = Image.open(p.image_path)
+        try: im = open_image(p.image_path)
         except FileNotFoundError: raise FileNotFoundError(f"image {p.image_path} not found (pair {p.pair_id})") from None
         with im:
             if im.size != (p.width, p.height):

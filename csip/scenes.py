@@ -397,7 +397,8 @@ def describe_scene(cfg: SceneConfig, split, index, scene, relations_wanted=True)
                                  relations=[dict(name=GQA_PREDICATE[p], object=str(anns[j]['id']))
                                             for (i, j), rel in table.items() if i == k for p in PREDICATES if rel[p] is True])
         for k in range(len(objs))})
-    def xyxy(k): x, y, w, h = anns[k]['bbox']; return [int(x), int(y), int(x + w) - 1, int(y + h) - 1]
+    def xyxy(k):   # UnRel's 1-based inclusive [xmin, ymin, xmax, ymax]
+        x, y, w, h = anns[k]['bbox']; return [int(x) + 1, int(y) + 1, int(x + w), int(y + h)]
     unrel = dict(filename=fname, im_id=iid,   # UnRel's field names and order (see "Writing the dataset")
                  relationships=[dict(sub=cats[i], obj=cats[j], sub_box=xyxy(i), obj_box=xyxy(j),
                                      rels=[p for p in PREDICATES if rel[p] is True])

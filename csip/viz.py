@@ -224,8 +224,10 @@ class ForceBannerExplorer:
 
 # %% ../nbs/08_widgets.ipynb #16b37bff
 def pair_image(pair) -> np.ndarray:
-    "RGB uint8 `(height, width, 3)` of a pair's image; a grey canvas when the file is missing (fixtures, boxes only)."
-    try: return np.asarray(Image.open(pair.image_path).convert('RGB'))
+    "RGB uint8 `(height, width, 3)` of a pair's image as stored (`csip.data.open_image`); grey if the file is missing."
+    from csip.data import open_image
+    try:
+        with open_image(pair.image_path) as im: return np.asarray(im.convert('RGB'))
     except FileNotFoundError: return np.full((pair.height, pair.width, 3), 200, np.uint8)
 
 def pair_label(pair) -> str:

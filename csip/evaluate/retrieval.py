@@ -121,12 +121,12 @@ def retrieval_ndcg(embeddings, banners=None, predicates=None, ks=(1, 3, 5, 10, 2
 
 # %% ../../nbs/06_eval_retrieval.ipynb #7a433563
 def box_iou(a, b) -> float:
-    "IoU of two `(x0, y0, x1, y1)` boxes with inclusive pixel coordinates (the +1-pixel convention of UnRel / VOC)."
-    iw = min(a[2], b[2]) - max(a[0], b[0]) + 1
-    ih = min(a[3], b[3]) - max(a[1], b[1]) + 1
+    "IoU of two `(x0, y0, x1, y1)` boxes given as pixel edges (`ObjectRef.bbox`): UnRel's +1-pixel IoU of its boxes."
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
     if iw <= 0 or ih <= 0: return 0.0
     inter = iw * ih
-    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
     return float(inter / (area(a) + area(b) - inter))
 
 def union_xyxy(a, b) -> tuple:
