@@ -121,15 +121,18 @@ _IMAGES_JS = """async () => {
 
 
 # A display formula is cut when it is wider than its box and the box does not scroll (the page column clips it), or
-# taller than a box that hides its overflow; an inline formula when it sticks out of its paragraph. KaTeX draws display math in `.katex-display`, inline math in `.katex`.
+# taller than a box that hides its overflow; an inline formula when it sticks out of its paragraph. KaTeX draws
+# display math in `.katex-display`, inline math in `.katex`.
 _CUT_MATH_JS = """() => {
   const cut = [], name = e => e.textContent.replace(/\\s+/g, ' ').slice(0, 40);
   for (const e of document.querySelectorAll('.katex-display')) {
     const s = getComputedStyle(e), scrolls = v => v === 'auto' || v === 'scroll';
     if (e.scrollWidth > e.clientWidth + 1 && !scrolls(s.overflowX))
-      cut.push(`display formula "${name(e)}" is ${e.scrollWidth}px wide in a ${e.clientWidth}px box that does not scroll`);
+      cut.push(`display formula "${name(e)}" is ${e.scrollWidth}px wide in a ${e.clientWidth}px box that does not `
+               + 'scroll');
     if (e.scrollHeight > e.clientHeight + 1 && (s.overflowY === 'hidden' || s.overflowY === 'clip'))
-      cut.push(`display formula "${name(e)}" is ${e.scrollHeight}px tall in a ${e.clientHeight}px box that hides the rest`);
+      cut.push(`display formula "${name(e)}" is ${e.scrollHeight}px tall in a ${e.clientHeight}px box that hides `
+               + 'the rest');
   }
   for (const e of document.querySelectorAll('.katex')) {
     if (e.closest('.katex-display')) continue;
