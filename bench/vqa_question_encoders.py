@@ -29,7 +29,7 @@ def vqa_sets(paths, cfg):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--scenes', help='a scenes folder (default: generate the quickstart scenes in data/generated/scenes)')
+    p.add_argument('--scenes', help='a scenes folder (default: generate the default scenes in data/generated/scenes)')
     p.add_argument('--cache', default='data/generated/minilm_cache', help='folder for the cached MiniLM vectors')
     a = p.parse_args()
     cfg = PRESETS['cpu']
@@ -42,7 +42,8 @@ def main():
         if features == 'zeros': tr, te = (np.zeros_like(tr[0]), *tr[1:]), (np.zeros_like(te[0]), *te[1:])
         for encoder in ('trained', 'minilm'):
             t0 = time.time()
-            r = vqa_benchmark(tr[:3], te, replace(cfg.vqa, question_encoder=encoder), seeds=cfg.seeds, cache_dir=a.cache)
+            config = replace(cfg.vqa, question_encoder=encoder)
+            r = vqa_benchmark(tr[:3], te, config, seeds=cfg.seeds, cache_dir=a.cache)
             acc = r['accuracy']
             print(f"{features:8s} {r['question_encoder']:8s} VQA accuracy {acc['mean']:.3f} ± {acc['std']:.3f} "
                   f"{np.round(acc['values'], 3).tolist()} ({time.time() - t0:.0f} s)", flush=True)

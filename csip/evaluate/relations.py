@@ -69,8 +69,8 @@ def pair_arrays(pairs, vocabulary=SPATIALSENSE_PREDICATES) -> tuple[np.ndarray, 
 @dataclass(frozen=True)
 class ProbeConfig:
     """How a probe is trained: `hidden=0` gives a linear probe. `kind='authors'` builds the authors' head instead
-    (`Linear -> ReLU -> BatchNorm` twice, then `Linear`, on unstandardised features; `AUTHORS_PROBE` has their schedule),
-    and `relu_logits=True` keeps their ReLU on the logits (a bug: it clamps negative logits to 0, making ties)."""
+    (`Linear -> ReLU -> BatchNorm` twice, then `Linear`, on unstandardised features; `AUTHORS_PROBE` has their
+    schedule), and `relu_logits=True` keeps their ReLU on the logits (a bug: it clamps negative logits to 0: ties)."""
     hidden: int = 256
     dropout: float = 0.1
     epochs: int = 60
@@ -99,8 +99,8 @@ class MLPProbe(torch.nn.Module):
         self.relu_logits = relu_logits
         d, nn = mean.numel(), torch.nn
         if kind == 'authors':
-            self.net = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.BatchNorm1d(hidden),
-                                     nn.Linear(hidden, hidden), nn.ReLU(), nn.BatchNorm1d(hidden), nn.Linear(hidden, n_out))
+            block = lambda n_in: (nn.Linear(n_in, hidden), nn.ReLU(), nn.BatchNorm1d(hidden))
+            self.net = nn.Sequential(*block(d), *block(hidden), nn.Linear(hidden, n_out))
         else:
             self.net = (nn.Linear(d, n_out) if hidden == 0 else
                         nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out)))

@@ -108,7 +108,8 @@ def ideal_predicate_gains(predicates, K:int) -> np.ndarray:
 
 def banner_images(banners, size:int=224) -> np.ndarray:
     """Banners `(N, n_r, n_dirs)` as the authors grade them: each one an 8-bit grayscale image (scaled by its own
-    maximum, an assumption: their conversion is not published), resized bilinearly to `size` x `size` -> `(N, size²)`."""
+    maximum, an assumption: their conversion is not published), resized bilinearly to `size` x `size` -> `(N, size²)`
+    float32."""
     b = np.asarray(banners, dtype=np.float32)
     if b.ndim != 3: raise ValueError(f"banner images need banners of shape (N, n_r, n_dirs), got {b.shape}")
     top = b.reshape(len(b), -1).max(1).clip(1e-12)[:, None, None]

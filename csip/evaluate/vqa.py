@@ -56,9 +56,9 @@ def encode_answers(answers) -> np.ndarray:
 # %% ../../nbs/07_eval_vqa.ipynb #a145ef89
 @dataclass(frozen=True)
 class VQAConfig:
-    """How the VQA head is built and trained. `question_encoder`: 'minilm' (frozen pretrained sentence encoder, the `.[text]`
-    extra), 'trained' (learnt with the head: `encoder` 'gru' or 'bag') or 'auto' (minilm when installed); used by
-    `vqa_benchmark`."""
+    """How the VQA head is built and trained. `question_encoder`: 'minilm' (frozen pretrained sentence encoder, the
+    `.[text]` extra), 'trained' (learnt with the head: `encoder` 'gru' or 'bag') or 'auto' (minilm when installed);
+    used by `vqa_benchmark`."""
     question_encoder: str = 'auto'
     encoder: str = 'gru'
     embed_dim: int = 64
@@ -223,8 +223,8 @@ def question_features(questions, cache_dir=None, device=None, batch_size:int=256
         if emb.shape[0] != len(unique): raise ValueError(f"{path}: {emb.shape[0]} rows for {len(unique)} questions")
     else:
         with cpu_threads(threads):
-            emb = minilm_model(str(device or 'cpu')).encode(unique, batch_size=batch_size, normalize_embeddings=True,
-                                                             convert_to_numpy=True, show_progress_bar=len(unique) > 20000)
+            emb = minilm_model(str(device or 'cpu')).encode(
+                unique, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=len(unique) > 20000)
         emb = np.asarray(emb, np.float32)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
