@@ -31,7 +31,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['csip', 'csip.*']),
     include_package_data=True,
     install_requires=_split('requirements'),
-    extras_require={'dev': _split('dev_requirements')},
+    extras_require={'dev': _split('dev_requirements'), 'text': _split('text_requirements')},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',

@@ -2,7 +2,8 @@
 
 1. `test_docs_site`: serves the built site (`nbs/_docs/`, made by `smalldocs render nbs` or `nbdev_docs`) from a loopback
    HTTP server, visits every page, and fails on any console error, page error, failed request or image that did not
-   load; a full-page screenshot of each page goes to tests/screenshots/.
+   load, and on any formula cut off at the page column (every page; 00_forces also at a phone's width); a full-page
+   screenshot of each page goes to tests/screenshots/.
 2. `test_widgets_in_jupyterlab`: starts JupyterLab on 127.0.0.1 with a random token and throw-away config/data/runtime
    folders, opens nbs/08_widgets.ipynb, runs all cells from the Run menu, moves a slider of the force-banner explorer
    with the keyboard and checks that the explorer's picture (masks, histograms, banner) changed.
@@ -119,6 +120,31 @@ _IMAGES_JS = """async () => {
 }"""
 
 
+# A display formula is cut when it is wider than its box and the box does not scroll (the page column clips it), or
+# taller than a box that hides its overflow; an inline formula when it sticks out of its paragraph. KaTeX draws
+# display math in `.katex-display`, inline math in `.katex`.
+_CUT_MATH_JS = """() => {
+  const cut = [], name = e => e.textContent.replace(/\\s+/g, ' ').slice(0, 40);
+  for (const e of document.querySelectorAll('.katex-display')) {
+    const s = getComputedStyle(e), scrolls = v => v === 'auto' || v === 'scroll';
+    if (e.scrollWidth > e.clientWidth + 1 && !scrolls(s.overflowX))
+      cut.push(`display formula "${name(e)}" is ${e.scrollWidth}px wide in a ${e.clientWidth}px box that does not `
+               + 'scroll');
+    if (e.scrollHeight > e.clientHeight + 1 && (s.overflowY === 'hidden' || s.overflowY === 'clip'))
+      cut.push(`display formula "${name(e)}" is ${e.scrollHeight}px tall in a ${e.clientHeight}px box that hides `
+               + 'the rest');
+  }
+  for (const e of document.querySelectorAll('.katex')) {
+    if (e.closest('.katex-display')) continue;
+    const block = e.parentElement.closest('p, li, td, th, dd, blockquote, div');
+    const over = e.getBoundingClientRect().right - block.getBoundingClientRect().right;
+    if (over > 1) cut.push(`inline formula "${name(e)}" sticks out of its paragraph by ${Math.round(over)}px`);
+  }
+  return cut;
+}"""
+MATH_PAGE, NARROW = '00_forces.html', dict(width=390, height=844)   # a phone held upright
+
+
 def test_docs_site(browser):
     if not (DOCS / 'index.html').is_file():
         pytest.fail(f'{DOCS}/index.html not found: build the site first with `smalldocs render nbs` (or nbdev_docs)')
@@ -144,9 +170,13 @@ def test_docs_site(browser):
                 if resp is None or resp.status != 200: errs.append(f'page answered {resp and resp.status}')
                 errs += [f'image did not load: {src}' for src in page.evaluate(_IMAGES_JS)]
                 page.screenshot(path=str(_shot_name('docs', rel)), full_page=True)
-                if rel == '00_forces.html':   # formulas typeset offline by the KaTeX copy next to the pages (tools/vendor_katex.py)
+                errs += page.evaluate(_CUT_MATH_JS)
+                if rel == MATH_PAGE:   # formulas typeset offline by the KaTeX copy next to the pages (tools/vendor_katex.py)
                     n = page.evaluate("() => document.querySelectorAll('.katex').length")
                     if n < 10: errs.append(f'only {n} typeset formulas on the force banners page (is KaTeX served with the site?)')
+                    page.set_viewport_size(NARROW)
+                    errs += [f'at {NARROW["width"]}px: {e}' for e in page.evaluate(_CUT_MATH_JS)]
+                    page.screenshot(path=str(_shot_name('docs_narrow', rel)), full_page=True)
                 if rel == widgets_page:   # the static renders of the widgets are on the page, without a kernel
                     n = page.evaluate("() => [...document.images].filter(i => i.naturalWidth > 300).length")
                     if n < 4: errs.append(f'only {n} figures on the widgets page (expected the static renders)')

