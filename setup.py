@@ -12,7 +12,7 @@ licenses = {'apache2': 'Apache-2.0'}  # SPDX expressions: setuptools deprecates 
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
 
 def _split(key):
-    "Requirements are whitespace separated; a specifier such as `fastcore>=1.12.3,<2` stays one item."
+    "Requirements are whitespace separated; a specifier such as `fastcore>=1.14.3,<2` stays one item."
     return (cfg.get(key) or '').split()
 
 setuptools.setup(
