@@ -497,7 +497,8 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
             diff = {k: (v, config.asdict()[k]) for k, v in old.asdict().items() if v != config.asdict()[k]}
             raise ValueError(f"{root} holds scenes made with another SceneConfig (saved -> asked: {diff}); "
                              f"use another out_dir or delete {root}")
-        if paths['manifest'].exists() and json.loads(paths['manifest'].read_text()).get('layout') == SCENES_LAYOUT: return paths
+        done = paths['manifest'].exists() and json.loads(paths['manifest'].read_text()).get('layout') == SCENES_LAYOUT
+        if done: return paths
     else: _compact_json(paths['config'], config.asdict())
     t0 = time.time()
     for d in ['coco/annotations', 'spatialsense/images/nyu', 'unrel/images', 'gqa/images', '_parts'] + [f'coco/{s}' for s in SPLITS]:
@@ -527,7 +528,8 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
     ev = {s: [r for r in recs[s] if 'spatialsense' in r] for s in SPLITS}
     _compact_json(paths['spatialsense_annotations'], [r['spatialsense'] for s in SPLITS for r in ev[s]])
     for s, g in GQA_SPLIT.items():
-        _compact_json(paths['gqa_scene_graphs'][g], {r['image']['file_name'].rsplit('.', 1)[0]: r['gqa_graph'] for r in ev[s]})
+        graphs = {r['image']['file_name'].rsplit('.', 1)[0]: r['gqa_graph'] for r in ev[s]}
+        _compact_json(paths['gqa_scene_graphs'][g], graphs)
         _compact_json(paths['gqa_questions'][g], {k: q for r in ev[s] for k, q in r['gqa_questions'].items()})
     queries = _write_unrel(config, root, ev['test'])
     counts = dict(images={s: len(recs[s]) for s in SPLITS},
@@ -535,7 +537,8 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
                   spatialsense_triplets=sum(len(r['spatialsense']['annotations']) for s in SPLITS for r in ev[s]),
                   gqa_questions={g: sum(len(r['gqa_questions']) for r in ev[s]) for s, g in GQA_SPLIT.items()},
                   unrel_queries=len(queries))
-    _compact_json(paths['manifest'], dict(layout=SCENES_LAYOUT, config=config.asdict(), counts=counts, seconds=round(time.time() - t0, 2),
+    _compact_json(paths['manifest'], dict(layout=SCENES_LAYOUT, config=config.asdict(), counts=counts,
+                                         seconds=round(time.time() - t0, 2),
                                          files={k: str(v) for k, v in paths.items() if isinstance(v, Path)}))
     shutil.rmtree(root / '_parts', ignore_errors=True)
     return paths

@@ -49,7 +49,7 @@ METRICS = ('predicate top-1', 'predicate top-5', 'triplet accuracy', 'NDCG@10 (b
 GQA_FOLDERS = ('.', 'sceneGraphs', 'scene_graphs', 'scenegraphs', 'questions', 'questions1.2', 'questions1.3')
 
 def gqa_files(root) -> dict:
-    "GQA's train/val scene graphs and balanced questions in `root` or a sub-folder the archives unzip to, and `images/`."
+    "GQA's train/val scene graphs and balanced questions, in `root` or a sub-folder the archives unzip to; `images/`."
     root = Path(root)
     def find(name):
         hits = [root / d / name for d in GQA_FOLDERS if (root / d / name).is_file()]
@@ -86,7 +86,8 @@ def load_datasets(spatialsense=None, unrel=None, gqa=None, max_questions:int|Non
     """The evaluation sets of the roots given (official layouts) -> `(sets, info)`: `sets` holds `ss_train`, `ss_test`
     (SpatialSense), `unrel`, `unrel_queries`, `gqa` (`{'train', 'val'}: (questions, pairs)`) for the datasets given;
     `info` their sizes, files and skipped records."""
-    if not (spatialsense or unrel or gqa): raise ValueError("no dataset given: name at least one of spatialsense, unrel, gqa")
+    if not (spatialsense or unrel or gqa):
+        raise ValueError("no dataset given: name at least one of spatialsense, unrel, gqa")
     sets, info = {}, {}
     if spatialsense:
         ann = _need(Path(spatialsense) / 'annotations.json', 'SpatialSense (DIR/annotations.json, DIR/images/)')
@@ -103,7 +104,8 @@ def load_datasets(spatialsense=None, unrel=None, gqa=None, max_questions:int|Non
     if gqa:
         files, sets['gqa'], skipped = gqa_files(gqa), {}, []
         for s in ('train', 'val'):
-            qs, pairs = load_gqa(files['scene_graphs'][s], files['questions'][s], files['images'], **_strict(load_gqa, strict))
+            qs, pairs = load_gqa(files['scene_graphs'][s], files['questions'][s], files['images'],
+                                 **_strict(load_gqa, strict))
             skipped += _skipped(qs, pairs)
             sets['gqa'][s] = subset_questions(qs, pairs, max_questions, seed)
         info['gqa'] = dict(root=str(gqa), **{s: len(yes_no_questions(sets['gqa'][s][0])) for s in ('train', 'val')},
@@ -156,7 +158,7 @@ def _frozen(kind, name, weights, spec, image_size) -> Candidate:
         raise ValueError(f"model {spec!r}: torchvision backbones are resnet18 or resnet50, not {name!r}")
     if kind == 'timm':
         import timm
-        if not timm.is_model(name): raise ValueError(f"model {spec!r}: {name!r} is not a timm model (timm.list_models())")
+        if not timm.is_model(name): raise ValueError(f"model {spec!r}: {name!r} is not a timm model")
     if kind == 'openclip':
         import open_clip
         if name not in open_clip.list_models(): raise ValueError(f"model {spec!r}: {name!r} is not an open_clip model")
@@ -177,8 +179,8 @@ def model_candidate(spec:str, image_size:int=224) -> Candidate:
         if path is None: raise ValueError(f"model {spec!r}: give the checkpoint's path, checkpoint:<path>")
         model = load_trained_model(path)
         enc = model.config
-        return Candidate(spec, 'masks' if enc.in_chans == 5 else 'tint', enc.image_size, lambda: model.image_encoder.eval(),
-                         dict(digest=file_digest(path)))
+        return Candidate(spec, 'masks' if enc.in_chans == 5 else 'tint', enc.image_size,
+                         lambda: model.image_encoder.eval(), dict(digest=file_digest(path)))
     if kind == 'random':
         if not rest: raise ValueError(f"model {spec!r}: name a csip image encoder, random:<name>")
         image_encoder_builder(rest)
@@ -187,7 +189,8 @@ def model_candidate(spec:str, image_size:int=224) -> Candidate:
         name, _, weights = rest.partition(':')
         if not name: raise ValueError(f"model {spec!r}: name the backbone, {kind}:<name>[:<weights file>]")
         return _frozen(kind, name, _weights(weights, spec), spec, image_size)
-    raise ValueError(f"model {spec!r}: unknown kind {kind!r}; known: checkpoint:, torchvision:, timm:, openclip:, random:, banners")
+    raise ValueError(f"model {spec!r}: unknown kind {kind!r}; "
+                     "known: checkpoint:, torchvision:, timm:, openclip:, random:, banners")
 
 def parse_models(text:str) -> dict:
     "`NAME=SPEC[,NAME=SPEC...]` -> `{NAME: SPEC}`."
@@ -195,7 +198,7 @@ def parse_models(text:str) -> dict:
     for item in filter(None, (s.strip() for s in (text or '').split(','))):
         name, eq, spec = item.partition('=')
         if not eq or not name.strip() or not spec.strip():
-            raise ValueError(f"--models: {item!r} is not NAME=SPEC (e.g. csip=checkpoint:runs/cpu/csip_seed0/checkpoint.pt)")
+            raise ValueError(f"--models: {item!r} is not NAME=SPEC (e.g. csip=checkpoint:run/checkpoint.pt)")
         if name.strip() in out: raise ValueError(f"--models: the name {name.strip()!r} is given twice")
         out[name.strip()] = spec.strip()
     if not out: raise ValueError("--models: no model given (NAME=SPEC[,NAME=SPEC...])")
@@ -237,7 +240,8 @@ def pair_banners(pairs, cache:CacheConfig=CacheConfig()) -> np.ndarray:
     "Force banners `(N, n_r, n_dirs)` of `pairs`, with a banner cache's configuration and mask policy."
     def compute(unique):
         masks = [banner_masks(p, cache.max_side) for p in unique]
-        return np.asarray(force_banners([a for a, _ in masks], [b for _, b in masks], **cache.banner.asdict()), np.float32)
+        banners = force_banners([a for a, _ in masks], [b for _, b in masks], **cache.banner.asdict())
+        return np.asarray(banners, np.float32)
     return _once_per_pair(compute, pairs)
 
 def cached_features(folder, name:str, key:dict, pairs, compute) -> np.ndarray:
@@ -288,13 +292,15 @@ def evaluate_features(features_of, sets:dict, ubanners, cfg:SuiteConfig, seeds=N
     if 'unrel' in sets:
         xu = f('unrel', sets['unrel'])
         preds = [p.predicate.split('|')[0] for p in sets['unrel']]
-        ret = retrieval_ndcg(xu, banners=ubanners, predicates=preds, ks=tuple(k for k in (1, 3, 5, 10, 25) if k < len(xu)))
+        ks = tuple(k for k in (1, 3, 5, 10, 25) if k < len(xu))
+        ret = retrieval_ndcg(xu, banners=ubanners, predicates=preds, ks=ks)
         metrics.update({'NDCG@10 (banner relevance)': [ret['banner']['ndcg@10']],
                         'NDCG@10 (predicate relevance)': [ret['predicate']['ndcg@10']]})
         details['retrieval'], features['unrel'] = ret, xu
         if 'ss_train' in sets:
             probe = train_probe(xtr[ttr], ptr[ttr], len(SPATIALSENSE_PREDICATES), cfg.probe, seed=seeds[0])
-            umap = unrel_map(sets['unrel_queries'], sets['unrel'], predict_logits(probe, xu), SPATIALSENSE_PREDICATES)['map']
+            scores = predict_logits(probe, xu)
+            umap = unrel_map(sets['unrel_queries'], sets['unrel'], scores, SPATIALSENSE_PREDICATES)['map']
             metrics['UnRel mAP'], details['unrel_map'] = [umap], umap
     if 'gqa' in sets:
         vqa = {}
@@ -308,7 +314,7 @@ def evaluate_features(features_of, sets:dict, ubanners, cfg:SuiteConfig, seeds=N
     return dict(metrics=metrics, details=[details], features=features)
 
 def merge_seeds(runs:list) -> dict:
-    "One model's `evaluate_features` results over several backbones (seeds) -> one result (values and details concatenated)."
+    "One model's `evaluate_features` results over several backbones (seeds) -> one result (values, details joined)."
     return dict(metrics={k: [v for r in runs for v in r['metrics'][k]] for k in runs[0]['metrics']},
                 details=[d for r in runs for d in r['details']], features=runs[0]['features'])
 
@@ -326,10 +332,12 @@ def results_table(results:dict, columns=()) -> str:
     """Markdown table of the main numbers, one row per model: mean ± std over all its runs (n in the last column);
     `columns`: fields of each result shown after the model's name (e.g. `'marker'`)."""
     names = metric_names(results)
-    head = f"| model | {''.join(c + ' | ' for c in columns)}{' | '.join(names)} | runs |\n|{' --- |' * (len(names) + len(columns) + 2)}"
+    head = f"| model | {''.join(c + ' | ' for c in columns)}{' | '.join(names)} | runs |\n"
+    head += '|' + ' --- |' * (len(names) + len(columns) + 2)
     cell = lambda r, k: mean_std(r['metrics'][k]) if k in r['metrics'] else '-'
-    rows = [f"| {model} | {''.join(str(r.get(c) or '-') + ' | ' for c in columns)}{' | '.join(cell(r, k) for k in names)} | "
-            f"{max(len(v) for v in r['metrics'].values())} |" for model, r in results.items()]
+    extra = lambda r: ''.join(str(r.get(c) or '-') + ' | ' for c in columns)
+    rows = [f"| {model} | {extra(r)}{' | '.join(cell(r, k) for k in names)} | {max(map(len, r['metrics'].values()))} |"
+            for model, r in results.items()]
     return '\n'.join([head] + rows)
 
 # %% ../../nbs/07b_evaluate.ipynb #1ba3d37f
@@ -337,11 +345,12 @@ def dataset_lines(info:dict) -> list:
     "One line per dataset: its root and sizes."
     lines = []
     if 'spatialsense' in info: s = info['spatialsense']; lines.append(
-        f"SpatialSense `{s['root']}`: {s['train']} train and {s['test']} test triplets (probes train on train, test on test)")
+        f"SpatialSense `{s['root']}`: {s['train']} train and {s['test']} test triplets (probes train on train)")
     if 'unrel' in info: u = info['unrel']; lines.append(
         f"UnRel `{u['root']}`: {u['pairs']} pairs in {u['images']} images, {u['queries']} triplet queries")
     if 'gqa' in info:
-        g = info['gqa']; sub = f", a seeded subset of at most {g['max_questions']} per split (seed {g['subset_seed']})" \
+        g = info['gqa']
+        sub = f", a seeded subset of at most {g['max_questions']} per split (seed {g['subset_seed']})" \
             if g['max_questions'] else ''
         lines.append(f"GQA `{g['root']}`: {g['train']} train and {g['val']} val yes/no relation questions{sub} "
                      "(the VQA head trains on train, is tested on val)")
@@ -353,16 +362,20 @@ def per_predicate_table(results:dict) -> str:
     for name, r in results.items():
         stats = [d['relations']['verification'] for d in r['details'] if 'relations' in d]
         if not stats: continue
-        cell = lambda p: np.nanmean([v for s in stats for v in s[f'per_predicate/{p}']['values']])
-        rows.append(f"| {name} | {' | '.join(f'{cell(p):.3f}' for p in SPATIALSENSE_PREDICATES)} |")
+        def cell(p):   # '-' for a predicate the test set does not ask
+            v = [v for s in stats for v in s[f'per_predicate/{p}']['values'] if not np.isnan(v)]
+            return f'{np.mean(v):.3f}' if v else '-'
+        rows.append(f"| {name} | {' | '.join(cell(p) for p in SPATIALSENSE_PREDICATES)} |")
     if not rows: return ''
-    return '\n'.join([f"| model | {' | '.join(SPATIALSENSE_PREDICATES)} |", '|' + ' --- |' * (len(SPATIALSENSE_PREDICATES) + 1)] + rows)
+    head = [f"| model | {' | '.join(SPATIALSENSE_PREDICATES)} |", '|' + ' --- |' * (len(SPATIALSENSE_PREDICATES) + 1)]
+    return '\n'.join(head + rows)
 
 def evaluation_report(results:dict, info:dict, cfg:SuiteConfig, command:str|None=None, n_skipped:int=20) -> str:
     "`report.md`: the table (mean ± std), the datasets' sizes, skipped records, per-predicate accuracy, the command."
     skipped = [(d, s) for d, v in info.items() for s in v.get('skipped', [])]
-    skip = '\n'.join(f"- {d}: {s.get('file', '')} {s.get('record', '')}: {s.get('reason', '')}" for d, s in skipped[:n_skipped])
-    more = f"\n- ... and {len(skipped) - n_skipped} more (results.json lists them all)" if len(skipped) > n_skipped else ''
+    skip = '\n'.join(f"- {d}: {s.get('file', '')} {s.get('record', '')}: {s.get('reason', '')}"
+                     for d, s in skipped[:n_skipped])
+    if len(skipped) > n_skipped: skip += f"\n- ... and {len(skipped) - n_skipped} more (results.json lists them all)"
     pp = per_predicate_table(results)
     return f"""# csip_evaluate report
 
@@ -382,7 +395,7 @@ two extra channels; `tint`, the RGB-only backbones' view (A tinted red, B blue);
 
 ## Skipped records
 
-{(skip + more) if skipped else 'None.'}
+{skip or 'None.'}
 """ + (f"""
 ## Triplet accuracy per predicate
 
@@ -394,7 +407,8 @@ def _folder_name(name:str) -> str: return re.sub(r'[^\w.-]+', '_', name).strip('
 
 def _candidates(models:dict, image_size:int) -> dict:
     "`{name: spec | Candidate | [Candidate, ...]}` -> `{name: [Candidate, ...]}` (specs checked, files found)."
-    as_list = lambda m: [model_candidate(m, image_size)] if isinstance(m, str) else [m] if isinstance(m, Candidate) else list(m)
+    def as_list(m):
+        return [model_candidate(m, image_size)] if isinstance(m, str) else [m] if isinstance(m, Candidate) else list(m)
     return {name: as_list(m) for name, m in models.items()}
 
 def results_json(results:dict, datasets:dict, cfg:SuiteConfig, command:str|None=None) -> dict:
@@ -415,11 +429,13 @@ def evaluate_models(out_dir, models:dict, spatialsense=None, unrel=None, gqa=Non
     out.mkdir(parents=True, exist_ok=True)
     ubanners = None
     if 'unrel' in sets:
-        ubanners = candidate_features(banner_candidate(), out / 'features' / '_banners', cfg.cache)('unrel', sets['unrel'])
+        banners_of = candidate_features(banner_candidate(), out / 'features' / '_banners', cfg.cache)
+        ubanners = banners_of('unrel', sets['unrel'])
     results = {}
     for name, runs in candidates.items():
         print(f'evaluating {name} ({runs[0].spec})')
-        feats = [candidate_features(c, out / 'features' / _folder_name(name) / str(i), cfg.cache, device, workers, batch_size)
+        folder = out / 'features' / _folder_name(name)
+        feats = [candidate_features(c, folder / str(i), cfg.cache, device, workers, batch_size)
                  for i, c in enumerate(runs)]
         r = merge_seeds([evaluate_features(f, sets, ubanners, cfg) for f in feats])
         results[name] = dict(spec=runs[0].spec, marker=runs[0].marker, image_size=runs[0].image_size, **r)
@@ -430,10 +446,10 @@ def evaluate_models(out_dir, models:dict, spatialsense=None, unrel=None, gqa=Non
 # %% ../../nbs/07b_evaluate.ipynb #afba4abe
 @call_parse
 def csip_evaluate(out_dir:str,               # folder for results.json, report.md and the feature caches
-                  models:str=None,           # NAME=SPEC[,NAME=SPEC...]; SPEC: checkpoint:, torchvision:, timm:, openclip:, random:, banners
+                  models:str=None, # NAME=SPEC[,...]; checkpoint:, torchvision:, timm:, openclip:, random:, banners
                   spatialsense:str=None,     # SpatialSense root: annotations.json, images/{flickr,nyu}/
                   unrel:str=None,            # UnRel root: annotations.mat, annotated_triplets.mat, images/
-                  gqa:str=None,              # GQA root: {train,val}_sceneGraphs.json, {train,val}_balanced_questions.json, images/
+                  gqa:str=None,              # GQA root: {train,val}_{sceneGraphs,balanced_questions}.json, images/
                   max_questions:int=None,    # a seeded subset of at most this many yes/no questions per GQA split
                   image_size:int=224,        # input size of the models that do not carry one
                   seeds:int=3,               # probe and VQA-head seeds 0, 1, ...
@@ -446,7 +462,8 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
     with script_errors('csip_evaluate', debug):
         if seeds < 1: raise ValueError(f"--seeds {seeds}: need at least 1")
         command = shlex.join(['csip_evaluate', *sys.argv[1:]])
-        r = evaluate_models(out_dir, parse_models(models), spatialsense, unrel, gqa, SuiteConfig(seeds=tuple(range(seeds))),
-                            image_size, max_questions, strict, device, workers, batch_size, command)
+        cfg = SuiteConfig(seeds=tuple(range(seeds)))
+        r = evaluate_models(out_dir, parse_models(models), spatialsense, unrel, gqa, cfg, image_size, max_questions,
+                            strict, device, workers, batch_size, command)
         print(results_table(r['results'], columns=('marker',)))
         print(f"report: {Path(out_dir) / 'report.md'}")
