@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from fastcore.script import call_parse, store_true
 from ..forces import force_banners
 from ..data import (PairImageDataset, load_spatialsense, load_unrel, load_gqa, SPATIALSENSE_PREDICATES, read_json,
-                       write_json, atomic_write, script_errors)
+                       write_json, atomic_write, script_errors, on_command_line)
 from ..cache import CacheConfig, banner_masks
 from ..encoders import EncoderConfig, IMAGE_ENCODERS, image_encoder_builder, build_model, _timm
 from ..train import load_trained_model
@@ -165,8 +165,9 @@ def _frozen(kind, name, weights, spec, image_size) -> Candidate:
     enc = EncoderConfig(image_encoder=f'openclip:{name}' if kind == 'openclip' else name, in_chans=3,
                         image_size=image_size, image_weights=weights)
     build = _timm(name) if kind == 'timm' else image_encoder_builder(enc.image_encoder)
-    return Candidate(spec, 'tint', image_size, lambda: build(enc).eval(),
-                     dict(encoder=enc.asdict(), digest=weights and file_digest(weights)))
+    def load(): torch.manual_seed(0); return build(enc).eval()   # without a weights file: the seed-0 random init
+    key = dict(encoder=enc.asdict(), digest=weights and file_digest(weights))
+    return Candidate(spec, 'tint', image_size, load, key)
 
 def model_candidate(spec:str, image_size:int=224) -> Candidate:
     """The `Candidate` of a model spec: `checkpoint:<path>`, `torchvision:<resnet18|resnet50>[:<weights>]`,
@@ -461,7 +462,7 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
     "The paper's three evaluations (relations, retrieval, VQA) of any model on the real datasets, in one table."
     with script_errors('csip_evaluate', debug):
         if seeds < 1: raise ValueError(f"--seeds {seeds}: need at least 1")
-        command = shlex.join(['csip_evaluate', *sys.argv[1:]])
+        command = shlex.join(['csip_evaluate', *sys.argv[1:]]) if on_command_line('csip_evaluate') else None
         cfg = SuiteConfig(seeds=tuple(range(seeds)))
         r = evaluate_models(out_dir, parse_models(models), spatialsense, unrel, gqa, cfg, image_size, max_questions,
                             strict, device, workers, batch_size, command)
