@@ -29,7 +29,7 @@ __all__ = ['METRICS', 'GQA_FOLDERS', 'SuiteConfig', 'gqa_files', 'subset_questio
            'random_candidate', 'banner_candidate', 'backbone_candidate', 'model_candidate', 'parse_models',
            'pair_features', 'pair_banners', 'cached_features', 'candidate_features', 'evaluate_features', 'merge_seeds',
            'mean_std', 'metric_names', 'results_table', 'dataset_lines', 'per_predicate_table', 'evaluation_report',
-           'results_json', 'evaluate_models', 'csip_evaluate']
+           'sets_digest', 'cached_evaluation', 'results_json', 'evaluate_models', 'csip_evaluate']
 
 # %% ../../nbs/07b_evaluate.ipynb #d9254653
 @dataclass(frozen=True)
@@ -412,6 +412,27 @@ def _candidates(models:dict, image_size:int) -> dict:
         return [model_candidate(m, image_size)] if isinstance(m, str) else [m] if isinstance(m, Candidate) else list(m)
     return {name: as_list(m) for name, m in models.items()}
 
+def sets_digest(sets:dict) -> str:
+    "sha256 of every record the evaluations read from `sets` (pairs, queries, questions), record by record."
+    h = hashlib.sha256()
+    def walk(x):
+        if isinstance(x, dict):
+            for k in sorted(x): h.update(repr(k).encode()); walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            for v in x: walk(v)
+        else: h.update(repr(x).encode())
+    walk(sets)
+    return h.hexdigest()
+
+def cached_evaluation(path, key:dict, evaluate) -> dict:
+    """`evaluate()` -> `{metrics, details}` saved in `path` with `key`, and read back (JSON types, the same either way)
+    while the key (the suite's configuration, the model's runs, the sets' digest) is the same."""
+    path, key = Path(path), json.loads(json.dumps(key))
+    if not (path.exists() and read_json(path).get('key') == key):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path, dict(key=key, result=evaluate()), indent=1)
+    return read_json(path)['result']
+
 def results_json(results:dict, datasets:dict, cfg:SuiteConfig, command:str|None=None) -> dict:
     "The content of `results.json`: models (spec, marker, metrics, details) and datasets (sizes, skipped records)."
     return dict(models={m: dict(spec=r['spec'], marker=r['marker'], image_size=r['image_size'], metrics=r['metrics'],
@@ -432,14 +453,21 @@ def evaluate_models(out_dir, models:dict, spatialsense=None, unrel=None, gqa=Non
     if 'unrel' in sets:
         banners_of = candidate_features(banner_candidate(), out / 'features' / '_banners', cfg.cache)
         ubanners = banners_of('unrel', sets['unrel'])
-    results = {}
+    results, digest = {}, sets_digest(sets)
     for name, runs in candidates.items():
         print(f'evaluating {name} ({runs[0].spec})')
         folder = out / 'features' / _folder_name(name)
         feats = [candidate_features(c, folder / str(i), cfg.cache, device, workers, batch_size)
                  for i, c in enumerate(runs)]
-        r = merge_seeds([evaluate_features(f, sets, ubanners, cfg) for f in feats])
-        results[name] = dict(spec=runs[0].spec, marker=runs[0].marker, image_size=runs[0].image_size, **r)
+        def evaluate():
+            r = merge_seeds([evaluate_features(f, sets, ubanners, cfg) for f in feats])
+            return dict(metrics=r['metrics'], details=r['details'])
+        key = dict(config=cfg.asdict(), sets=digest,
+                   runs=[dict(spec=c.spec, marker=c.marker, image_size=c.image_size, **c.key) for c in runs])
+        r = cached_evaluation(folder / 'evaluation.json', key, evaluate)
+        features = {s: feats[0](s, sets[s]).reshape(len(sets[s]), -1) for s in ('ss_test', 'unrel') if s in sets}
+        results[name] = dict(spec=runs[0].spec, marker=runs[0].marker, image_size=runs[0].image_size, **r,
+                             features=features)
     write_json(out / 'results.json', results_json(results, info, cfg, command), indent=1)
     (out / 'report.md').write_text(evaluation_report(results, info, cfg, command))
     return dict(results=results, sets=sets, datasets=info)
