@@ -97,10 +97,11 @@ def _resnet(depth:int):
 def _timm(model_name:str):
     def build(cfg:EncoderConfig) -> ImageEncoder:
         import timm
-        kw = dict(num_classes=0, img_size=cfg.image_size)
+        kw = dict(num_classes=0)
         if cfg.image_weights:
             kw.update(pretrained=True, pretrained_cfg_overlay=dict(file=str(_need_file(cfg.image_weights, model_name))))
-        m = timm.create_model(model_name, **kw)
+        try: m = timm.create_model(model_name, img_size=cfg.image_size, **kw)   # ViTs: position embeddings sized
+        except TypeError: m = timm.create_model(model_name, **kw)               # CNNs take no img_size (any size)
         return ImageEncoder(widen_input_conv(m, cfg.in_chans, bool(cfg.image_weights)), m.num_features, cfg.in_chans)
     return build
 

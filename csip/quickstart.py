@@ -12,23 +12,22 @@ import torch
 from tqdm.auto import tqdm
 import matplotlib
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
-from .forces import force_banners
+from fastcore.script import call_parse, store_true
 from .scenes import SceneConfig, make_default_scenes, GQA_PREDICATE
-from .data import (PairSamplingConfig, PairImageDataset, load_coco_pairs, load_spatialsense, load_unrel, load_gqa,
-                       SPATIALSENSE_PREDICATES, read_json, write_json)
-from .cache import CacheConfig, compute_banners, BannerCache, banner_masks
+from .data import (PairSamplingConfig, PairImageDataset, load_coco_pairs, SPATIALSENSE_PREDICATES, read_json,
+                       write_json, script_errors)
+from .cache import CacheConfig, compute_banners, BannerCache
 from .encoders import EncoderConfig, build_model
 from .train import TrainConfig, train, load_trained_model, read_metrics, save_checkpoint
-from .evaluate.relations import extract_features, pair_arrays, relation_recognition, train_probe, predict_logits, ProbeConfig
-from .evaluate.retrieval import retrieval_ndcg, unrel_map
-from .evaluate.vqa import vqa_benchmark, yes_no_questions, VQAConfig
+from .evaluate.relations import ProbeConfig
+from .evaluate.vqa import VQAConfig
+from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, banner_candidate, model_candidate,
+                                 evaluate_models, results_table, results_json)
 
 # %% auto #0
 __all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'SemanticModel',
-           'train_csip', 'train_semantic', 'openclip_backbone', 'pair_features', 'evaluation_sets', 'pair_banners',
-           'predicate_ceiling', 'evaluate_features', 'evaluate_backbone', 'evaluate_banners', 'merge_seeds', 'mean_std',
-           'results_table', 'plot_training', 'plot_tsne', 'plot_retrieval_examples', 'write_report', 'show_report',
+           'train_csip', 'train_semantic', 'openclip_candidate', 'predicate_ceiling', 'suite_config',
+           'quickstart_models', 'plot_training', 'plot_tsne', 'plot_retrieval_examples', 'write_report', 'show_report',
            'run_quickstart', 'csip_quickstart']
 
 # %% ../nbs/09_quickstart.ipynb #e42df667
@@ -152,54 +151,16 @@ def train_semantic(cfg:QuickstartConfig, pairs, data, run:Path, seed:int=0, devi
     return model.image_encoder.eval()
 
 # %% ../nbs/09_quickstart.ipynb #0fb6c765
-def openclip_backbone(cfg:QuickstartConfig):
-    "An open_clip visual tower from a local weights file, or `(None, reason)` when there is none."
+def openclip_candidate():
+    "The open_clip row from a local weights file (`CSIP_OPENCLIP_WEIGHTS`, `CSIP_OPENCLIP_MODEL`), or `(None, reason)`."
     weights, name = os.environ.get('CSIP_OPENCLIP_WEIGHTS'), os.environ.get('CSIP_OPENCLIP_MODEL', 'ViT-B-32')
-    if not weights: return None, 'CLIP baseline skipped: set CSIP_OPENCLIP_WEIGHTS to a local open_clip checkpoint (no download is possible here)'
+    if not weights:
+        return None, ('CLIP baseline skipped: set CSIP_OPENCLIP_WEIGHTS to a local open_clip checkpoint '
+                      '(no download is possible here)')
     if not Path(weights).exists(): return None, f'CLIP baseline skipped: {weights} does not exist'
-    import open_clip
-    model = open_clip.create_model(name, pretrained=weights)
-    return model.visual.eval(), None
+    return model_candidate(f'openclip:{name}:{weights}'), None
 
 # %% ../nbs/09_quickstart.ipynb #2e1ce1cf
-class _NoBanners:
-    "A banner source of zeros, for datasets read only for their images."
-    def __init__(self, n): self.n = n
-    def __len__(self): return self.n
-    def __getitem__(self, i): return np.zeros((1, 1), np.float32)
-
-def _pair_key(p): return (p.image_path, tuple(p.subject.bbox), tuple(p.object.bbox))
-
-def pair_features(backbone, pairs, image_size, marker='masks', workers=0, device=None):
-    "Backbone features of `pairs` on `device` (default CPU), computed once per distinct (image, A box, B box)."
-    return _once_per_pair(lambda unique: extract_features(
-        backbone.to(device or 'cpu'), PairImageDataset(unique, _NoBanners(len(unique)), size=image_size, marker=marker),
-        device=device, batch_size=128, num_workers=workers), pairs)
-
-def evaluation_sets(paths):
-    "The evaluation pairs, read by the real loaders from the generated scenes."
-    ss = paths['spatialsense_annotations']; root = paths['spatialsense'] / 'images'
-    unrel_pairs, unrel_queries = load_unrel(paths['unrel'])
-    gqa = {s: load_gqa(paths['gqa_scene_graphs'][s], paths['gqa_questions'][s], paths['gqa'] / 'images') for s in ('train', 'test')}
-    return dict(ss_train=load_spatialsense(ss, root, 'train'), ss_test=load_spatialsense(ss, root, 'test'),
-                unrel=unrel_pairs, unrel_queries=unrel_queries, gqa=gqa)
-
-def _once_per_pair(fn, pairs):
-    "`fn(unique pairs)` -> rows for every pair of `pairs`, computed once per distinct (image, A box, B box)."
-    keys = [_pair_key(p) for p in pairs]
-    first = {}
-    for i, k in enumerate(keys): first.setdefault(k, i)
-    out = fn([pairs[i] for i in first.values()])
-    row = {k: j for j, k in enumerate(first)}
-    return out[[row[k] for k in keys]]
-
-def pair_banners(pairs, cfg:QuickstartConfig) -> np.ndarray:
-    "Force banners `(N, n_r, n_dirs)` of `pairs`, with the training cache's configuration and mask policy."
-    def compute(unique):
-        masks = [banner_masks(p, cfg.cache.max_side) for p in unique]
-        return np.asarray(force_banners([a for a, _ in masks], [b for _, b in masks], **cfg.cache.banner.asdict()), np.float32)
-    return _once_per_pair(compute, pairs)
-
 def predicate_ceiling(pairs, scene_graphs_file) -> float:
     """The best predicate top-1 any classifier can reach on the true triplets of `pairs`: pairs are grouped by the set
     of predicates that really hold for them (from the GQA-format scene graphs of the same images), and each group can at
@@ -219,60 +180,24 @@ def predicate_ceiling(pairs, scene_graphs_file) -> float:
         groups.setdefault(truth, []).append(p.predicate)
     return sum(max(map(ps.count, set(ps))) for ps in groups.values()) / sum(map(len, groups.values()))
 
-def evaluate_features(features_of, sets, ubanners, cfg:QuickstartConfig, seeds=None) -> dict:
-    """The three evaluations of the features `features_of(pairs) -> (N, D)` with probe seeds `seeds` (default `cfg.seeds`)
-    -> `dict(metrics={name: [one value per seed]}, details=[everything], features=...)`."""
-    seeds, f = tuple(seeds or cfg.seeds), features_of
-    xtr, xte = f(sets['ss_train']), f(sets['ss_test'])
-    ptr, ttr = pair_arrays(sets['ss_train'])
-    rel = relation_recognition((xtr, ptr, ttr), (xte, *pair_arrays(sets['ss_test'])), cfg.probe, seeds=seeds)
-    xu = f(sets['unrel'])
-    preds = [p.predicate.split('|')[0] for p in sets['unrel']]
-    ret = retrieval_ndcg(xu, banners=ubanners, predicates=preds, ks=tuple(k for k in (1, 3, 5, 10, 25) if k < len(xu)))
-    probe = train_probe(xtr[ttr], ptr[ttr], len(SPATIALSENSE_PREDICATES), cfg.probe, seed=seeds[0])
-    umap = unrel_map(sets['unrel_queries'], sets['unrel'], predict_logits(probe, xu), SPATIALSENSE_PREDICATES)['map']
-    vqa = {}
-    for split in ('train', 'test'):
-        questions, pairs = sets['gqa'][split]
-        by_id = {p.pair_id: p for p in pairs}
-        qs = yes_no_questions(questions)
-        vqa[split] = (f([by_id[q.pair_id] for q in qs]), [q.question for q in qs], [q.answer for q in qs], [q.detailed for q in qs])
-    v = vqa_benchmark(vqa['train'][:3], vqa['test'], cfg.vqa, seeds=seeds)
-    values = lambda stats, key: list(stats[key]['values'])
-    metrics = {'predicate top-1': values(rel['classification'], 'top1'), 'predicate top-5': values(rel['classification'], 'top5'),
-               'triplet accuracy': values(rel['verification'], 'accuracy'),
-               'NDCG@10 (banner relevance)': [ret['banner']['ndcg@10']], 'NDCG@10 (predicate relevance)': [ret['predicate']['ndcg@10']],
-               'UnRel mAP': [umap], 'VQA accuracy': values(v, 'accuracy')}
-    details = dict(relations=rel, retrieval=ret, unrel_map=umap, vqa=v, probe_seeds=list(seeds))
-    return dict(metrics=metrics, details=[details], features=dict(ss_test=xte, unrel=xu))
+def suite_config(cfg:QuickstartConfig) -> SuiteConfig:
+    "The evaluation suite's configuration of a quickstart run: its probes, VQA head, banner cache and probe seeds."
+    return SuiteConfig(probe=cfg.probe, vqa=cfg.vqa, cache=cfg.cache, seeds=tuple(cfg.seeds))
 
-def evaluate_backbone(backbone, sets, ubanners, cfg:QuickstartConfig, image_size, marker='masks', device=None) -> dict:
-    "`evaluate_features` of a frozen image backbone's features."
-    features = lambda pairs: pair_features(backbone, pairs, image_size, marker, cfg.workers, device)
-    return evaluate_features(features, sets, ubanners, cfg)
-
-def evaluate_banners(sets, ubanners, cfg:QuickstartConfig) -> dict:
-    "`evaluate_features` of the pairs' own force banners, flattened: what the banners can tell, C-SIP's target."
-    return evaluate_features(lambda pairs: pair_banners(pairs, cfg).reshape(len(pairs), -1), sets, ubanners, cfg)
-
-def merge_seeds(runs:list) -> dict:
-    "One model's `evaluate_features` results over several backbone seeds -> one result (values and details concatenated)."
-    return dict(metrics={k: [v for r in runs for v in r['metrics'][k]] for k in runs[0]['metrics']},
-                details=[d for r in runs for d in r['details']], features=runs[0]['features'])
+def quickstart_models(cfg:QuickstartConfig, pairs, data, run:Path, device=None) -> dict:
+    "Train (or load) the backbones of every backbone seed -> the rows to evaluate, `{name: [one candidate per seed]}`."
+    enc, models = cfg.train.encoder, {'random init': [], 'semantic': [], 'C-SIP': []}
+    for seed in cfg.backbone_seeds:
+        print(f'backbone seed {seed}: training the semantic baseline and C-SIP on {len(pairs)} pairs')
+        semantic, csip = run / f'semantic_seed{seed}.pt', run / f'csip_seed{seed}' / 'checkpoint.pt'
+        models['random init'].append(random_candidate(enc, seed, cfg.marker))
+        trained = train_semantic(cfg, pairs, data, run, seed, device)
+        models['semantic'].append(backbone_candidate(f'semantic:{semantic}', trained, enc.image_size, cfg.marker, semantic))
+        models['C-SIP'].append(backbone_candidate(f'checkpoint:{csip}', train_csip(cfg, data, run, seed, device),
+                                                  enc.image_size, cfg.marker, csip))
+    return models
 
 # %% ../nbs/09_quickstart.ipynb #889a612f
-def mean_std(values) -> str:
-    "`mean ± std` (sample std) of `values`, or the single value."
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
-
-def results_table(results:dict) -> str:
-    "Markdown table of the main numbers, one row per model: mean ± std over all its runs (n in the last column)."
-    names = list(next(iter(results.values()))['metrics'])
-    head = f"| model | {' | '.join(names)} | runs |\n|{' --- |' * (len(names) + 2)}"
-    rows = [f"| {model} | {' | '.join(mean_std(r['metrics'][k]) for k in names)} | {len(r['metrics'][names[0]])} |"
-            for model, r in results.items()]
-    return '\n'.join([head] + rows)
-
 def plot_training(run:Path, seed:int=0):
     "Training curves of C-SIP (loss, in-batch retrieval accuracy) and the semantic baseline's loss, backbone seed `seed`."
     m = read_metrics(run / f'csip_seed{seed}')
@@ -318,14 +243,14 @@ def plot_retrieval_examples(results:dict, pairs, n_queries=3, k=4, seed=0):
             for c in range(k): show(row[c + 1], pairs[nb[q, c]], f'{pairs[nb[q, c]].predicate} ({sim[q, c]:.2f})')
     fig.tight_layout(); return fig
 
-def write_report(run:Path, cfg:QuickstartConfig, results:dict, notes:list, sets, seconds:float) -> Path:
-    "`report.md`, `results.json` and the figures in `run`."
+def write_report(run:Path, cfg:QuickstartConfig, evaluation:dict, notes:list, seconds:float) -> Path:
+    "`report.md`, `results.json` and the figures in `run`, from `evaluate_models`' output `evaluation`."
+    results, sets = evaluation['results'], evaluation['sets']
     matplotlib.use('Agg', force=False)
     figs = {'training.png': plot_training(run, cfg.backbone_seeds[0]), 'tsne.png': plot_tsne(results, sets['ss_test']),
             'retrieval.png': plot_retrieval_examples(results, sets['unrel'])}
     for name, fig in figs.items(): fig.savefig(run / name, dpi=90); plt.close(fig)
-    slim = {m: {k: v for k, v in r.items() if k != 'features'} for m, r in results.items()}
-    write_json(run / 'results.json', slim, indent=1)
+    write_json(run / 'results.json', results_json(results, evaluation['datasets'], suite_config(cfg)), indent=1)
     nb, npr = len(cfg.backbone_seeds), len(cfg.seeds)
     text = f"""# C-SIP quickstart report: `{run.name}`
 
@@ -345,7 +270,8 @@ construction.
 {results_table(results)}
 
 Test sets: {len(sets['ss_test'])} SpatialSense-style triplets, {len(sets['unrel'])} UnRel-style pairs with
-{len(sets['unrel_queries'])} queries, {len(sets['gqa']['test'][0])} GQA-style relation questions.
+{len(sets['unrel_queries'])} queries, {len(sets['gqa']['val'][0])} GQA-style relation questions
+(`evaluation/report.md`: sizes, skipped records, per-predicate accuracy).
 
 {chr(10).join('- ' + n for n in notes)}
 
@@ -391,32 +317,20 @@ def run_quickstart(preset:str='cpu', name:str|None=None, out_root='runs', device
         raise ValueError(f'{run} holds a run of another configuration ({saved}); choose another --name')
     write_json(saved, cfg.asdict(), indent=1)
     paths, pairs, banners = prepare_training_data(cfg, run)
-    data = training_data(cfg, pairs, banners)
-    sets = evaluation_sets(paths)
-    ub = pair_banners(sets['unrel'], cfg)
-    runs = {'random init': [], 'semantic': [], 'C-SIP': []}
-    for seed in cfg.backbone_seeds:
-        print(f'backbone seed {seed}: training the semantic baseline and C-SIP on {len(pairs)} pairs')
-        torch.manual_seed(seed)
-        backbones = {'random init': build_model(cfg.train.encoder).image_encoder.eval(),
-                     'semantic': train_semantic(cfg, pairs, data, run, seed, device), 'C-SIP': train_csip(cfg, data, run, seed, device)}
-        for name_, backbone in backbones.items():
-            print(f'evaluating {name_}, backbone seed {seed} ({(time.time() - start) / 60:.1f} min so far)')
-            runs[name_].append(evaluate_backbone(backbone, sets, ub, cfg, cfg.train.encoder.image_size, cfg.marker, device))
-    results = {name_: merge_seeds(r) for name_, r in runs.items()}
+    models = quickstart_models(cfg, pairs, training_data(cfg, pairs, banners), run, device)
     notes = []
-    clip, why = openclip_backbone(cfg)
+    clip, why = openclip_candidate()
     if clip is None: notes.append(why); print(why)
-    else:
-        size = clip.image_size[0] if isinstance(clip.image_size, (tuple, list)) else clip.image_size
-        results['CLIP (open_clip)'] = evaluate_backbone(clip, sets, ub, cfg, size, marker='tint', device=device)
-    if cfg.reference:
-        print(f'evaluating the force banners themselves ({(time.time() - start) / 60:.1f} min so far)')
-        results['force banner (reference)'] = evaluate_banners(sets, ub, cfg)
-    ceiling = predicate_ceiling(sets['ss_test'], paths['gqa_scene_graphs']['test'])
+    else: models['CLIP (open_clip)'] = clip
+    if cfg.reference: models['force banner (reference)'] = banner_candidate()
+    print(f'evaluating ({(time.time() - start) / 60:.1f} min so far)')
+    evaluation = evaluate_models(run / 'evaluation', models, paths['spatialsense'], paths['unrel'], paths['gqa'],
+                                 suite_config(cfg), device=device, workers=cfg.workers,
+                                 command=f'csip_quickstart --preset {preset} (run {run})')
+    ceiling = predicate_ceiling(evaluation['sets']['ss_test'], paths['gqa_scene_graphs']['val'])
     notes.append(f'Predicate top-1 cannot exceed {ceiling:.3f} on this test set: the pairs for which several predicates hold '
                  'are labelled with one of them, and the best any model can do is always answer the most frequent one.')
-    report = write_report(run, cfg, results, notes, sets, time.time() - start)
+    report = write_report(run, cfg, evaluation, notes, time.time() - start)
     print(f'report: {report}')
     return report
 
@@ -425,6 +339,7 @@ def csip_quickstart(preset:str='cpu',   # 'cpu' (2 cores, < 15 min), 'gpu' (one 
                     name:str=None,      # run folder name under out_root (default: the preset)
                     out_root:str='runs',# where run folders go
                     device:str=None,    # torch device for training (default: CUDA if available, else CPU)
-                    backbone_seeds:int=None): # train this many backbone seeds (0, 1, ...) instead of the preset's
+                    backbone_seeds:int=None, # train this many backbone seeds (0, 1, ...) instead of the preset's
+                    debug:store_true=False): # show the full traceback
     "The main job: scenes, banners, C-SIP and baselines, the three evaluations, and a report in runs/<name>/."
-    run_quickstart(preset, name, out_root, device, backbone_seeds)
+    with script_errors('csip_quickstart', debug): run_quickstart(preset, name, out_root, device, backbone_seeds)

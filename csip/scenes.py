@@ -21,11 +21,11 @@ from tqdm.auto import tqdm
 from .data import atomic_write, write_json
 
 # %% auto #0
-__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'DEMO_SCENES',
-           'SceneConfig', 'shape_outline', 'polygon_mask', 'object_texture', 'background', 'render_scene',
-           'object_geometry', 'box_gap', 'mask_gap', 'directional', 'inside', 'on_top', 'in_front', 'next_to',
-           'relations', 'image_id_of', 'file_name_of', 'describe_scene', 'scene_paths', 'make_default_scenes',
-           'csip_scenes', 'demo_scenes']
+__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'SCENES_LAYOUT',
+           'GQA_SPLIT', 'DEMO_SCENES', 'SceneConfig', 'shape_outline', 'polygon_mask', 'object_texture', 'background',
+           'render_scene', 'object_geometry', 'box_gap', 'mask_gap', 'directional', 'inside', 'on_top', 'in_front',
+           'next_to', 'relations', 'image_id_of', 'file_name_of', 'describe_scene', 'scene_paths',
+           'make_default_scenes', 'csip_scenes', 'demo_scenes']
 
 # %% ../nbs/01_scenes.ipynb #0be1f864
 SHAPES = ('disc', 'square', 'triangle', 'star', 'ring', 'L shape', 'U shape', 'crescent')
@@ -471,8 +471,11 @@ def _write_unrel(cfg, root, recs):
 
 def _categories(cfg): return [dict(id=k + 1, name=s, supercategory='shape') for k, s in enumerate(cfg.shapes)]
 
+SCENES_LAYOUT = 2   # 2: GQA's train/val files (val = the generated test split); 1 (unmarked): train/val/test files
+GQA_SPLIT = {'train': 'train', 'test': 'val'}   # generated split -> the GQA file that holds it
+
 def scene_paths(out_dir):
-    "The files `make_default_scenes` writes under `out_dir`, by role."
+    "The files `make_default_scenes` writes under `out_dir`, by role; the dataset roots are in the official layouts."
     root = Path(out_dir)
     return dict(root=root, config=root / 'scene_config.json', manifest=root / 'manifest.json',
                 coco_annotations={s: root / f'coco/annotations/instances_{s}.json' for s in SPLITS},
@@ -480,8 +483,8 @@ def scene_paths(out_dir):
                 spatialsense=root / 'spatialsense', spatialsense_annotations=root / 'spatialsense/annotations.json',
                 unrel=root / 'unrel', unrel_annotations=root / 'unrel/annotations.mat',
                 unrel_triplets=root / 'unrel/annotated_triplets.mat',
-                gqa=root / 'gqa', gqa_scene_graphs={s: root / f'gqa/{s}_sceneGraphs.json' for s in SPLITS},
-                gqa_questions={s: root / f'gqa/{s}_balanced_questions.json' for s in SPLITS})
+                gqa=root / 'gqa', gqa_scene_graphs={s: root / f'gqa/{s}_sceneGraphs.json' for s in GQA_SPLIT.values()},
+                gqa_questions={s: root / f'gqa/{s}_balanced_questions.json' for s in GQA_SPLIT.values()})
 
 def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = SceneConfig(), workers=None,
                         chunk=250, progress=True):
@@ -495,7 +498,8 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
             diff = {k: (v, config.asdict()[k]) for k, v in old.asdict().items() if v != config.asdict()[k]}
             raise ValueError(f"{root} holds scenes made with another SceneConfig (saved -> asked: {diff}); "
                              f"use another out_dir or delete {root}")
-        if paths['manifest'].exists(): return paths
+        done = paths['manifest'].exists() and json.loads(paths['manifest'].read_text()).get('layout') == SCENES_LAYOUT
+        if done: return paths
     else: _compact_json(paths['config'], config.asdict())
     t0 = time.time()
     for d in ['coco/annotations', 'spatialsense/images/nyu', 'unrel/images', 'gqa/images', '_parts'] + [f'coco/{s}' for s in SPLITS]:
@@ -524,16 +528,18 @@ def make_default_scenes(out_dir='data/generated/scenes', config: SceneConfig = S
             images=[r['image'] for r in recs[s]], annotations=[a for r in recs[s] for a in r['annotations']]))
     ev = {s: [r for r in recs[s] if 'spatialsense' in r] for s in SPLITS}
     _compact_json(paths['spatialsense_annotations'], [r['spatialsense'] for s in SPLITS for r in ev[s]])
-    for s in SPLITS:
-        _compact_json(paths['gqa_scene_graphs'][s], {r['image']['file_name'].rsplit('.', 1)[0]: r['gqa_graph'] for r in ev[s]})
-        _compact_json(paths['gqa_questions'][s], {k: q for r in ev[s] for k, q in r['gqa_questions'].items()})
+    for s, g in GQA_SPLIT.items():
+        graphs = {r['image']['file_name'].rsplit('.', 1)[0]: r['gqa_graph'] for r in ev[s]}
+        _compact_json(paths['gqa_scene_graphs'][g], graphs)
+        _compact_json(paths['gqa_questions'][g], {k: q for r in ev[s] for k, q in r['gqa_questions'].items()})
     queries = _write_unrel(config, root, ev['test'])
     counts = dict(images={s: len(recs[s]) for s in SPLITS},
                   objects={s: sum(len(r['annotations']) for r in recs[s]) for s in SPLITS},
                   spatialsense_triplets=sum(len(r['spatialsense']['annotations']) for s in SPLITS for r in ev[s]),
-                  gqa_questions={s: sum(len(r['gqa_questions']) for r in ev[s]) for s in SPLITS},
+                  gqa_questions={g: sum(len(r['gqa_questions']) for r in ev[s]) for s, g in GQA_SPLIT.items()},
                   unrel_queries=len(queries))
-    _compact_json(paths['manifest'], dict(config=config.asdict(), counts=counts, seconds=round(time.time() - t0, 2),
+    _compact_json(paths['manifest'], dict(layout=SCENES_LAYOUT, config=config.asdict(), counts=counts,
+                                         seconds=round(time.time() - t0, 2),
                                          files={k: str(v) for k, v in paths.items() if isinstance(v, Path)}))
     shutil.rmtree(root / '_parts', ignore_errors=True)
     return paths
