@@ -112,7 +112,7 @@ def pair_ids_sha256(pair_ids) -> str:
     return h.hexdigest()
 
 def make_manifest(pair_ids, config:CacheConfig, shard_size:int, source:dict|None=None) -> dict:
-    "The manifest of a cache of `pair_ids` (ordered) made with `config`; `source`: how the pairs were made (`pair_source`)."
+    "The manifest of a cache of `pair_ids` (ordered) made with `config`; `source`: how the pairs were made."
     n_r, n_dirs = len(config.banner.rs), config.banner.n_dirs
     return dict(format=FORMAT, format_version=FORMAT_VERSION, csip_version=csip.__version__, config=config.asdict(),
                 n_pairs=len(pair_ids), pair_ids_sha256=pair_ids_sha256(pair_ids), shard_size=int(shard_size),
@@ -330,7 +330,8 @@ class BannerCache:
 DATA_FORMATS = ('coco', 'spatialsense')
 
 def default_image_dir(format:str, annotations) -> Path:
-    "Where the official archives put the images: SpatialSense `images/` beside `annotations.json`; COCO `<split>/` beside `annotations/instances_<split>.json`, else the annotations' folder."
+    """Where the archives put the images: `images/` beside SpatialSense's `annotations.json`, `<split>/` beside COCO's
+    `annotations/instances_<split>.json` (else the annotations' folder)."""
     ann = Path(annotations)
     if format == 'spatialsense': return ann.parent/'images'
     m = re.fullmatch(r'instances_(\w+)\.json', ann.name)
@@ -351,16 +352,18 @@ def pair_source(annotations,                           # instances / annotations
             raise ValueError(f"unknown scenes split {name!r} (one of {list(paths['coco_annotations'])})")
         annotations, image_dir = paths['coco_annotations'][name], image_dir or paths['coco_images'][name]
     ann = Path(annotations).resolve()
-    out = dict(format=format, annotations=str(ann), image_dir=str(Path(image_dir or default_image_dir(format, ann)).resolve()))
+    images = Path(image_dir or default_image_dir(format, ann)).resolve()
+    out = dict(format=format, annotations=str(ann), image_dir=str(images))
     if format == 'coco':
-        if split is not None: raise ValueError(f"a COCO split is its instances file ({ann.name}); split applies to SpatialSense")
+        if split is not None:
+            raise ValueError(f"a COCO split is its instances file ({ann.name}); split applies to SpatialSense")
         return dict(out, sampling=(sampling or PairSamplingConfig()).asdict(), strict=bool(strict))
     if sampling is not None:
         raise ValueError("SpatialSense's pairs are its annotated relations: pair sampling applies to COCO only")
     return dict(out, split=split or 'train', strict=bool(strict))
 
 def _unique_geometry(pairs:list) -> list:
-    "The first pair of each distinct `(image, subject box, object box)`: relations that only differ in predicate or label."
+    "The first pair of each distinct `(image, subject box, object box)`: relations differing in predicate or label."
     seen, out = set(), []
     for p in pairs:
         key = (p.image_path, p.subject.bbox, p.object.bbox)
@@ -374,7 +377,8 @@ def source_pairs(source:dict, check_images:bool=False, strict:bool=False) -> tup
     ann, images, strict = source['annotations'], source['image_dir'], bool(strict or source.get('strict'))
     strict_kw = dict(strict=True) if strict else {}     # the loaders default to strict=False
     if source['format'] == 'coco':
-        pairs = load_coco_pairs(ann, images, PairSamplingConfig(**source['sampling']), check_images=check_images, **strict_kw)
+        sampling = PairSamplingConfig(**source['sampling'])
+        pairs = load_coco_pairs(ann, images, sampling, check_images=check_images, **strict_kw)
         return list(pairs), list(getattr(pairs, 'skipped', []))
     if source['format'] == 'spatialsense':
         pairs = load_spatialsense(ann, images, source['split'], check_images=check_images, **strict_kw)
@@ -390,17 +394,21 @@ def banners_command(source, out_dir, config:dict|None=None) -> str:
     fmt = source.get('format', 'coco')                  # format version 1 recorded COCO sources only
     args = ['csip_banners', source['annotations'], str(out_dir), '--format', fmt, '--image_dir', source['image_dir']]
     s = source.get('sampling') or {}
-    if fmt == 'coco': args += ['--pairs_per_image', str(s.get('max_pairs_per_image') or 0)] + ['--both_orders'] * bool(s.get('both_orders'))
+    if fmt == 'coco':
+        args += ['--pairs_per_image', str(s.get('max_pairs_per_image') or 0)]
+        args += ['--both_orders'] * bool(s.get('both_orders'))
     if fmt == 'spatialsense': args += ['--split', source.get('split', 'train')]
-    if config: args += ['--max_side', str(config.get('max_side') or 0)] + ['--on_empty', 'skip'] * (config.get('on_empty') == 'skip')
+    if config:
+        args += ['--max_side', str(config.get('max_side') or 0)]
+        args += ['--on_empty', 'skip'] * (config.get('on_empty') == 'skip')
     return shlex.join(args + ['--strict'] * bool(source.get('strict')))
 
 # %% ../nbs/02b_cache.ipynb #c407c9e8
 @call_parse
-def csip_banners(annotations:str,               # COCO instances file, SpatialSense annotations.json, or `scenes:<split>`
+def csip_banners(annotations:str,               # COCO instances, SpatialSense annotations.json, or `scenes:<split>`
                  out_dir:str,                   # cache folder (created; an existing one is resumed)
                  format:str='coco',             # 'coco' or 'spatialsense'
-                 image_dir:str=None,            # images (SpatialSense: the folder of flickr/ and nyu/); see default_image_dir
+                 image_dir:str=None,            # images (SpatialSense: holding flickr/ and nyu/); see default_image_dir
                  split:str=None,                # SpatialSense split: train (default), valid or test
                  device:str='cpu',              # 'cpu', 'cuda' (under torchrun: this rank's GPU) or 'cuda:1'
                  batch_size:int=None,           # pairs per device call (default 64 on CPU, 1024 on CUDA)
@@ -414,12 +422,12 @@ def csip_banners(annotations:str,               # COCO instances file, SpatialSe
                  check:store_true=False,        # only validate the cache in out_dir
                  quiet:store_true=False,        # no progress bar
                  debug:store_true=False):       # show the full traceback
-    "Precompute the force banners of every pair of a COCO or SpatialSense dataset into a sharded cache (resumable; torchrun-aware)."
+    "Precompute the force banners of every pair of a COCO or SpatialSense dataset into a sharded, resumable cache."
     with script_errors('csip_banners', debug):
         if check:
             c = BannerCache(out_dir); print(f'{c}: complete; config {c.manifest["config"]}'); return c
         if format == 'spatialsense' and (pairs_per_image != 1 or both_orders):
-            raise ValueError("--pairs_per_image and --both_orders apply to COCO; SpatialSense's pairs are its relations")
+            raise ValueError("--pairs_per_image and --both_orders apply to COCO; SpatialSense pairs are its relations")
         sampling = PairSamplingConfig(max_pairs_per_image=pairs_per_image or None, both_orders=both_orders)
         source = pair_source(annotations, format, image_dir, sampling if format == 'coco' else None, split, strict)
         pairs, skipped = source_pairs(source)
@@ -450,7 +458,7 @@ def training_pairs(cache_dir, strict:bool=False) -> tuple[list, BannerCache]:
     return pairs, cache
 
 class CacheRows:
-    "Rows `[(c, i), ...]` of the banner caches `caches` (`caches[c][i]`) as one sequence; `config`: their `CacheConfig`."
+    "Rows `[(c, i), ...]` of the banner caches `caches` (`caches[c][i]`) as one sequence; `config`: their config."
     def __init__(self, caches:list, rows:list): self.caches, self.rows, self.config = caches, rows, caches[0].config
     def __len__(self): return len(self.rows)
     def __getitem__(self, k:int) -> np.ndarray: c, i = self.rows[k]; return self.caches[c][i]

@@ -490,7 +490,8 @@ class PairImageDataset(torch.utils.data.Dataset):
         if hflip and len(pairs) and np.shape(banners[0])[-1] % 2:
             raise ValueError(f"hflip needs banners with an even number of directions, got {np.shape(banners[0])}")
         self.pairs, self.banners, self.size, self.marker = list(pairs), banners, size, marker
-        self.normalize, self.return_pair_id, self.dtype, self.hflip, self.seed = normalize, return_pair_id, dtype, hflip, seed
+        self.normalize, self.return_pair_id, self.dtype = normalize, return_pair_id, dtype
+        self.hflip, self.seed = hflip, seed
     def __len__(self): return len(self.pairs)
     def image(self, i:int) -> torch.Tensor:
         "The prepared image tensor of pair `i`."

@@ -238,7 +238,7 @@ def check_training_setup(config:TrainConfig, dataset, world_size:int=1):
     if not 0 <= config.hflip <= 1: raise ValueError(f"hflip is a probability, got {config.hflip}")
     if getattr(dataset, 'hflip', 0.0) != config.hflip:
         raise ValueError(f"TrainConfig.hflip is {config.hflip}, the dataset flips with probability "
-                         f"{getattr(dataset, 'hflip', 0.0)} (csip.data.PairImageDataset(hflip=...) flips; give both the same)")
+                         f"{getattr(dataset, 'hflip', 0.0)} (csip.data.PairImageDataset(hflip=...)); make them equal")
     dc = _data_banner_config(dataset)
     if dc is not None and dc != config.banner:
         raise ValueError(f"the banners of this dataset were made with {dc}, the run expects {config.banner}: "
@@ -340,8 +340,8 @@ def train(config:TrainConfig, dataset, out_dir, resume:bool=False, device=None, 
         model = nn.parallel.DistributedDataParallel(raw, device_ids=[dev.index] if cuda else None)
     if config.compile: model = torch.compile(model)
     opt = make_optimizer(raw, config, dev)
-    sampler = GlobalBatchSampler(len(dataset), config.batch_size, info.rank, info.world_size, config.seed, config.shuffle,
-                                 with_epoch=config.hflip > 0)
+    sampler = GlobalBatchSampler(len(dataset), config.batch_size, info.rank, info.world_size, config.seed,
+                                 config.shuffle, with_epoch=config.hflip > 0)
     spe = sampler.steps_per_epoch
     total = min(config.max_steps or spe * config.epochs, spe * config.epochs)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, config.warmup_steps, config.schedule))
@@ -440,7 +440,7 @@ def distributed_loss_and_grads(config:TrainConfig, dataset, nproc:int=2, gather:
 
 # %% ../nbs/04_train.ipynb #12e39955
 def cache_dataset(cache_dirs:list, config:TrainConfig, strict:bool=False):
-    "A `csip.data.PairImageDataset` over the banner caches `cache_dirs` (`csip.cache.open_caches`), flipped as `config` says."
+    "A `csip.data.PairImageDataset` over the banner caches `cache_dirs` (`csip.cache.open_caches`), as `config` says."
     from csip.data import PairImageDataset
     from csip.cache import open_caches
     pairs, banners = open_caches(cache_dirs, strict)
@@ -448,19 +448,21 @@ def cache_dataset(cache_dirs:list, config:TrainConfig, strict:bool=False):
                             marker='masks' if config.encoder.in_chans == 5 else 'tint')
 
 def _synthetic(args:list, config:TrainConfig, strict:bool=False):
-    return SyntheticPairs(int(args[0] or 512), config.encoder.image_size, config.encoder.in_chans, banner_config=config.banner)
+    e = config.encoder
+    return SyntheticPairs(int(args[0] or 512), e.image_size, e.in_chans, banner_config=config.banner)
 
 DATASETS = {'synthetic': _synthetic, 'cache': cache_dataset}
 
 def make_dataset(spec:str, config:TrainConfig, strict:bool=False):
-    "The dataset of `spec` = `'<name>:<argument>'` (a key of `DATASETS`); banner caches train together: `cache:D1,cache:D2`."
+    "The dataset of `spec` = `'<name>:<argument>'` (a key of `DATASETS`); caches train together: `cache:D1,cache:D2`."
     parts = [s.partition(':') for s in spec.split(',')]
     names = sorted({name for name, _, _ in parts})
     if 'coco' in names:
-        raise ValueError(f"--data {spec!r}: coco:<instances>:<images>:<cache> is gone; the banner cache names its pairs, "
-                         "train on it with --data cache:<banner cache dir> (csip_banners builds it)")
+        raise ValueError(f"--data {spec!r}: coco:<instances>:<images>:<cache> is gone; the banner cache names its "
+                         "pairs: train on it with --data cache:<banner cache dir> (csip_banners builds it)")
     for name in names:
-        if name not in DATASETS: raise ValueError(f"unknown dataset {name!r} in --data {spec!r}; known: {sorted(DATASETS)}")
+        if name not in DATASETS:
+            raise ValueError(f"unknown dataset {name!r} in --data {spec!r}; known: {sorted(DATASETS)}")
     if len(parts) > 1 and names != ['cache']:
         raise ValueError(f"--data {spec!r}: only banner caches train together (cache:DIR1,cache:DIR2)")
     return DATASETS[names[0]]([arg for _, _, arg in parts], config, strict)
@@ -488,10 +490,10 @@ def csip_train(
     "Train C-SIP (image tower vs force-banner tower, symmetric InfoNCE); run under torchrun for several processes."
     with script_errors('csip_train', debug):
         enc = EncoderConfig(image_encoder, banner_encoder, embed_dim, image_size, in_chans, image_weights=image_weights)
-        cfg = TrainConfig(enc, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr, weight_decay=weight_decay,
-                          label_smoothing=label_smoothing, schedule=schedule, warmup_steps=warmup_steps,
-                          precision=precision, compile=compile, checkpoint_every=checkpoint_every, log_every=log_every,
-                          seed=seed, hflip=hflip)
+        cfg = TrainConfig(enc, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr,
+                          weight_decay=weight_decay, label_smoothing=label_smoothing, schedule=schedule,
+                          warmup_steps=warmup_steps, precision=precision, compile=compile,
+                          checkpoint_every=checkpoint_every, log_every=log_every, seed=seed, hflip=hflip)
         check_encoder_config(enc)
         ds = make_dataset(data, cfg, strict)
         return train(cfg, ds, out_dir, resume=resume, device=device, workers=workers, progress=not no_progress)
