@@ -478,7 +478,7 @@ def csip_train(
     batch_size:int=256,               # global batch
     epochs:int=10, max_steps:int=None, lr:float=2e-3, weight_decay:float=0.01, label_smoothing:float=0.3,
     schedule:str='cosine', warmup_steps:int=100, precision:str='bf16',
-    hflip:float=0.0,                  # probability of mirroring a pair at an epoch (image, masks and banner together)
+    hflip:float=None,                 # probability of mirroring a pair per epoch; default 0.5 for caches, 0 for synthetic
     compile:store_true=False,         # torch.compile the model
     workers:int=4, checkpoint_every:int=500, log_every:int=10, seed:int=0,
     device:str=None,                  # default: cuda if available
@@ -489,6 +489,7 @@ def csip_train(
 ):
     "Train C-SIP (image tower vs force-banner tower, symmetric InfoNCE); run under torchrun for several processes."
     with script_errors('csip_train', debug):
+        if hflip is None: hflip = 0.5 if data.startswith('cache:') else 0.0     # synthetic pairs do not flip
         enc = EncoderConfig(image_encoder, banner_encoder, embed_dim, image_size, in_chans, image_weights=image_weights)
         cfg = TrainConfig(enc, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr,
                           weight_decay=weight_decay, label_smoothing=label_smoothing, schedule=schedule,
