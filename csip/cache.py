@@ -4,7 +4,7 @@
 
 # %% ../nbs/02b_cache.ipynb #108ea9d0
 from __future__ import annotations
-import hashlib, json, math, os, time
+import hashlib, json, math, os, re, shlex, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +14,15 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
 from .forces import BannerConfig, force_banners
-from .data import ObjectRef, Pair, object_mask, union_box, load_coco_pairs, PairSamplingConfig, atomic_write
+from .data import (ObjectRef, Pair, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig,
+                       atomic_write, script_errors)
 
 # %% auto #0
-__all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'EmptyMaskError', 'CacheConfig', 'pair_grid', 'object_grid_mask',
-           'banner_masks', 'shard_name', 'pair_ids_sha256', 'make_manifest', 'read_manifest', 'check_manifest',
-           'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'dist_env', 'ChunkMasks', 'CacheRun',
-           'compute_banners', 'BannerCache', 'coco_source', 'csip_banners']
+__all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'DATA_FORMATS', 'EmptyMaskError', 'CacheConfig', 'pair_grid',
+           'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256', 'make_manifest', 'read_manifest',
+           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'dist_env',
+           'ChunkMasks', 'CacheRun', 'compute_banners', 'BannerCache', 'default_image_dir', 'pair_source',
+           'source_pairs', 'banners_command', 'csip_banners', 'training_pairs', 'CacheRows', 'open_caches']
 
 # %% ../nbs/02b_cache.ipynb #19ee227d
 MASK_POLICY = 'union-box, centre-sampled at max_side, any-coverage fallback (v1)'
@@ -99,7 +101,7 @@ def banner_masks(pair:Pair, max_side:int|None=128) -> tuple[np.ndarray, np.ndarr
 
 # %% ../nbs/02b_cache.ipynb #178ec19a
 FORMAT = 'csip-banner-cache'
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: `source` says how to remake the pairs (`pair_source`); 1 had a free-form source
 
 def shard_name(s:int) -> str: return f'shard_{s:05d}.npy'
 
@@ -109,8 +111,8 @@ def pair_ids_sha256(pair_ids) -> str:
     for pid in pair_ids: h.update(str(pid).encode() + b'\n')
     return h.hexdigest()
 
-def make_manifest(pair_ids, config:CacheConfig, shard_size:int, source=None) -> dict:
-    "The manifest of a cache of `pair_ids` (ordered) made with `config`; `source`: free-form (how the pairs were made)."
+def make_manifest(pair_ids, config:CacheConfig, shard_size:int, source:dict|None=None) -> dict:
+    "The manifest of a cache of `pair_ids` (ordered) made with `config`; `source`: how the pairs were made."
     n_r, n_dirs = len(config.banner.rs), config.banner.n_dirs
     return dict(format=FORMAT, format_version=FORMAT_VERSION, csip_version=csip.__version__, config=config.asdict(),
                 n_pairs=len(pair_ids), pair_ids_sha256=pair_ids_sha256(pair_ids), shard_size=int(shard_size),
@@ -125,7 +127,9 @@ def read_manifest(cache_dir) -> dict:
     except json.JSONDecodeError as e: raise ValueError(f'{path}: malformed manifest ({e})') from None
     if not isinstance(m, dict) or m.get('format') != FORMAT: raise ValueError(f'{path}: not a {FORMAT} manifest')
     if m.get('format_version') != FORMAT_VERSION:
-        raise ValueError(f"{path}: format version {m.get('format_version')}, this csip reads version {FORMAT_VERSION}")
+        raise ValueError(f"{path}: banner cache format version {m.get('format_version')}, this csip reads version "
+                         f"{FORMAT_VERSION}; rebuild it: rm -r {Path(cache_dir)} && "
+                         f"{banners_command(m.get('source'), cache_dir, m.get('config'))}")
     return m
 
 def check_manifest(m:dict, want:dict, where):
@@ -140,7 +144,7 @@ def check_manifest(m:dict, want:dict, where):
             raise ValueError(f"{where} holds a cache with {k} = {m[k]!r}, but {want[k]!r} was asked for "
                              f"(another pair list or shard size); use another folder or delete {where}")
 
-def write_or_check_manifest(cache_dir, pair_ids, config:CacheConfig, shard_size:int, source=None) -> dict:
+def write_or_check_manifest(cache_dir, pair_ids, config:CacheConfig, shard_size:int, source:dict|None=None) -> dict:
     "Create `cache_dir` with its manifest and pair list, or check that the existing ones match (see `check_manifest`)."
     cache_dir = Path(cache_dir); cache_dir.mkdir(parents=True, exist_ok=True)
     want = make_manifest(pair_ids, config, shard_size, source)
@@ -323,42 +327,161 @@ class BannerCache:
     def __repr__(self): return f'BannerCache({str(self.cache_dir)!r}, {len(self)} pairs, {len(self.shards)} shards)'
 
 # %% ../nbs/02b_cache.ipynb #5ee87e12
-def coco_source(annotations:str, image_dir:str|None=None, sampling:PairSamplingConfig=PairSamplingConfig()) -> tuple[list, dict]:
-    "`(pairs, source)` for a COCO-format instances file, or `scenes:<split>` for the generated scenes; `source` goes in the manifest."
-    if annotations.startswith('scenes:'):
-        from csip.scenes import scene_paths
-        split, paths = annotations.split(':', 1)[1], scene_paths('data/generated/scenes')
-        if split not in paths['coco_annotations']: raise ValueError(f"unknown scenes split {split!r} (one of {list(paths['coco_annotations'])})")
-        annotations, image_dir = str(paths['coco_annotations'][split]), image_dir or str(paths['coco_images'][split])
-    image_dir = image_dir or str(Path(annotations).parent)
-    pairs = load_coco_pairs(annotations, image_dir, sampling, check_images=False)
-    return pairs, dict(annotations=str(annotations), image_dir=str(image_dir), sampling=sampling.asdict())
+DATA_FORMATS = ('coco', 'spatialsense')
 
+def default_image_dir(format:str, annotations) -> Path:
+    """Where the archives put the images: `images/` beside SpatialSense's `annotations.json`, `<split>/` beside COCO's
+    `annotations/instances_<split>.json` (else the annotations' folder)."""
+    ann = Path(annotations)
+    if format == 'spatialsense': return ann.parent/'images'
+    m = re.fullmatch(r'instances_(\w+)\.json', ann.name)
+    return ann.parent.parent/m[1] if m and ann.parent.name == 'annotations' else ann.parent
+
+def pair_source(annotations,                           # instances / annotations file, or `scenes:<split>` (generated)
+                format:str='coco',                     # 'coco' or 'spatialsense'
+                image_dir=None,                        # default: `default_image_dir`
+                sampling:PairSamplingConfig|None=None, # COCO only (default `PairSamplingConfig()`)
+                split:str|None=None,                   # SpatialSense only (default 'train')
+                strict:bool=False) -> dict:            # the loaders raise on the first bad record
+    "The manifest's `source`, plain JSON with absolute paths: everything `source_pairs` needs to make the pairs again."
+    if format not in DATA_FORMATS: raise ValueError(f"unknown dataset format {format!r}; one of {DATA_FORMATS}")
+    if str(annotations).startswith('scenes:'):
+        from csip.scenes import scene_paths
+        name, paths = str(annotations).split(':', 1)[1], scene_paths('data/generated/scenes')
+        if name not in paths['coco_annotations']:
+            raise ValueError(f"unknown scenes split {name!r} (one of {list(paths['coco_annotations'])})")
+        annotations, image_dir = paths['coco_annotations'][name], image_dir or paths['coco_images'][name]
+    ann = Path(annotations).resolve()
+    images = Path(image_dir or default_image_dir(format, ann)).resolve()
+    out = dict(format=format, annotations=str(ann), image_dir=str(images))
+    if format == 'coco':
+        if split is not None:
+            raise ValueError(f"a COCO split is its instances file ({ann.name}); split applies to SpatialSense")
+        return dict(out, sampling=(sampling or PairSamplingConfig()).asdict(), strict=bool(strict))
+    if sampling is not None:
+        raise ValueError("SpatialSense's pairs are its annotated relations: pair sampling applies to COCO only")
+    return dict(out, split=split or 'train', strict=bool(strict))
+
+def _unique_geometry(pairs:list) -> list:
+    "The first pair of each distinct `(image, subject box, object box)`: relations differing in predicate or label."
+    seen, out = set(), []
+    for p in pairs:
+        key = (p.image_path, p.subject.bbox, p.object.bbox)
+        if key not in seen: seen.add(key); out.append(p)
+    return out
+
+def source_pairs(source:dict, check_images:bool=False, strict:bool=False) -> tuple[list, list]:
+    """`(pairs, skipped)` of a manifest `source` (`pair_source`), the pairs in the cache's order: the one way
+    `csip_banners` makes them and training remakes them. `skipped`: the records the loader dropped (JSON-ready dicts).
+    `strict` (or the source's own `strict`) makes the loader raise on the first bad record instead."""
+    ann, images, strict = source['annotations'], source['image_dir'], bool(strict or source.get('strict'))
+    if source['format'] == 'coco':
+        sampling = PairSamplingConfig(**source['sampling'])
+        pairs = load_coco_pairs(ann, images, sampling, check_images=check_images, strict=strict)
+        return list(pairs), list(pairs.skipped)
+    if source['format'] == 'spatialsense':
+        pairs = load_spatialsense(ann, images, source['split'], check_images=check_images, strict=strict)
+        return _unique_geometry(pairs), list(pairs.skipped)
+    raise ValueError(f"unknown dataset format {source['format']!r} in a cache source; one of {DATA_FORMATS}")
+
+# %% ../nbs/02b_cache.ipynb #7f4969d1
+def banners_command(source, out_dir, config:dict|None=None) -> str:
+    """The `csip_banners` command line that builds the cache of `source` with `config` (a manifest's `config`) in
+    `out_dir`, as far as its options reach (sampling thresholds and banner settings other than the defaults do not)."""
+    if not isinstance(source, dict) or 'annotations' not in source:
+        return f"csip_banners <annotations> {out_dir} (this cache does not record its source)"
+    fmt = source.get('format', 'coco')                  # format version 1 recorded COCO sources only
+    args = ['csip_banners', source['annotations'], str(out_dir), '--format', fmt, '--image_dir', source['image_dir']]
+    s = source.get('sampling') or {}
+    if fmt == 'coco':
+        args += ['--pairs_per_image', str(s.get('max_pairs_per_image') or 0)]
+        args += ['--both_orders'] * bool(s.get('both_orders'))
+    if fmt == 'spatialsense': args += ['--split', source.get('split', 'train')]
+    if config:
+        args += ['--max_side', str(config.get('max_side') or 0)]
+        args += ['--on_empty', 'skip'] * (config.get('on_empty') == 'skip')
+    return shlex.join(args + ['--strict'] * bool(source.get('strict')))
+
+# %% ../nbs/02b_cache.ipynb #c407c9e8
 @call_parse
-def csip_banners(annotations:str,               # COCO-format instances file, or `scenes:<split>` (generated scenes)
+def csip_banners(annotations:str,               # COCO instances, SpatialSense annotations.json, or `scenes:<split>`
                  out_dir:str,                   # cache folder (created; an existing one is resumed)
-                 image_dir:str=None,            # images folder recorded in the pairs (default: next to the annotations)
+                 format:str='coco',             # 'coco' or 'spatialsense'
+                 image_dir:str=None,            # images (SpatialSense: holding flickr/ and nyu/); see default_image_dir
+                 split:str=None,                # SpatialSense split: train (default), valid or test
                  device:str='cpu',              # 'cpu', 'cuda' (under torchrun: this rank's GPU) or 'cuda:1'
                  batch_size:int=None,           # pairs per device call (default 64 on CPU, 1024 on CUDA)
                  workers:int=None,              # mask-decoding processes (default: cores - 1)
                  shard_size:int=4096,           # pairs per shard
                  max_side:int=128,              # longer side of the mask grid; 0 = full resolution
-                 pairs_per_image:int=1,         # pairs drawn per image (0 = all pairs)
-                 both_orders:store_true=False,  # also the pair (B, A) of every pair (A, B)
+                 pairs_per_image:int=1,         # COCO: pairs drawn per image (0 = all pairs)
+                 both_orders:store_true=False,  # COCO: also the pair (B, A) of every pair (A, B)
                  on_empty:str='error',          # empty objects: 'error' or 'skip' (NaN banner)
+                 strict:store_true=False,       # stop at the first bad record instead of skipping it
                  check:store_true=False,        # only validate the cache in out_dir
-                 quiet:store_true=False):       # no progress bar
-    "Precompute the force banners of every pair of a COCO-format dataset into a sharded cache (resumable; torchrun-aware)."
-    if check:
-        c = BannerCache(out_dir); print(f'{c}: complete; config {c.manifest["config"]}'); return c
-    sampling = PairSamplingConfig(max_pairs_per_image=pairs_per_image or None, both_orders=both_orders)
-    pairs, source = coco_source(annotations, image_dir, sampling)
-    config = CacheConfig(max_side=max_side or None, on_empty=on_empty)
-    workers = max((os.cpu_count() or 1) - 1, 0) if workers is None else workers
-    run = compute_banners(pairs, out_dir, config, device=device, batch_size=batch_size, workers=workers,
-                          shard_size=shard_size, source=source, progress=not quiet)
-    sec = ', '.join(f'{k} {v:.1f}s' for k, v in run.seconds.items())
-    print(f'rank {run.rank}/{run.world_size}: {run.pairs} pairs in {len(run.shards_written)} shards '
-          f'({len(run.shards_found)} found complete), {run.pairs_per_s:.0f} pairs/s; {sec}')
-    if run.world_size == 1:
-        c = run.open(config); print(f'{c}: complete'); return c
+                 quiet:store_true=False,        # no progress bar
+                 debug:store_true=False):       # show the full traceback
+    "Precompute the force banners of every pair of a COCO or SpatialSense dataset into a sharded, resumable cache."
+    with script_errors('csip_banners', debug):
+        if check:
+            c = BannerCache(out_dir); print(f'{c}: complete; config {c.manifest["config"]}'); return c
+        if format == 'spatialsense' and (pairs_per_image != 1 or both_orders):
+            raise ValueError("--pairs_per_image and --both_orders apply to COCO; SpatialSense pairs are its relations")
+        sampling = PairSamplingConfig(max_pairs_per_image=pairs_per_image or None, both_orders=both_orders)
+        source = pair_source(annotations, format, image_dir, sampling if format == 'coco' else None, split, strict)
+        pairs, skipped = source_pairs(source)
+        config = CacheConfig(max_side=max_side or None, on_empty=on_empty)
+        workers = max((os.cpu_count() or 1) - 1, 0) if workers is None else workers
+        run = compute_banners(pairs, out_dir, config, device=device, batch_size=batch_size, workers=workers,
+                              shard_size=shard_size, source=dict(source, skipped=skipped), progress=not quiet)
+        sec = ', '.join(f'{k} {v:.1f}s' for k, v in run.seconds.items())
+        print(f'rank {run.rank}/{run.world_size}: {run.pairs} pairs in {len(run.shards_written)} shards '
+              f'({len(run.shards_found)} found complete), {run.pairs_per_s:.0f} pairs/s; {sec}'
+              + (f'; {len(skipped)} records skipped (listed in the manifest)' if skipped else ''))
+        if run.world_size == 1:
+            c = run.open(config); print(f'{c}: complete'); return c
+
+# %% ../nbs/02b_cache.ipynb #2dbe550a
+def training_pairs(cache_dir, strict:bool=False) -> tuple[list, BannerCache]:
+    """`(pairs, cache)`: the pairs of the cache in `cache_dir`, remade from its manifest's source with their images
+    checked, and the cache; `ValueError` when they are not the cached pair ids (the annotations changed)."""
+    cache = BannerCache(cache_dir); src = cache.manifest.get('source')
+    if not isinstance(src, dict) or src.get('format') not in DATA_FORMATS:
+        raise ValueError(f"{cache_dir}: its manifest does not say how its pairs were made (source {src!r}); "
+                         "build the cache with csip_banners to train on it")
+    pairs, _ = source_pairs(src, check_images=True, strict=strict)
+    if [p.pair_id for p in pairs] != cache.pair_ids:
+        raise ValueError(f"{cache_dir}: {src['annotations']} now gives {len(pairs)} pairs, not the {len(cache)} cached "
+                         f"ones (or another order): the annotations changed since the cache was built; rebuild it: "
+                         f"rm -r {cache_dir} && {banners_command(src, cache_dir, cache.manifest['config'])}")
+    return pairs, cache
+
+class CacheRows:
+    "Rows `[(c, i), ...]` of the banner caches `caches` (`caches[c][i]`) as one sequence; `config`: their config."
+    def __init__(self, caches:list, rows:list): self.caches, self.rows, self.config = caches, rows, caches[0].config
+    def __len__(self): return len(self.rows)
+    def __getitem__(self, k:int) -> np.ndarray: c, i = self.rows[k]; return self.caches[c][i]
+
+def _banner_settings(c:CacheConfig) -> dict:
+    "What makes two caches' banners comparable: all of `CacheConfig` but what happens to empty objects."
+    return {k: v for k, v in c.asdict().items() if k != 'on_empty'}
+
+def open_caches(cache_dirs, strict:bool=False) -> tuple[list, CacheRows]:
+    """`(pairs, banners)` of one or more banner caches made with one banner configuration, as one training set (in the
+    order given); pairs whose banner is NaN (`on_empty='skip'`) are left out."""
+    loaded = [(Path(d), *training_pairs(d, strict)) for d in cache_dirs]
+    d0, _, c0 = loaded[0]
+    for d, _, c in loaded[1:]:
+        a, b = _banner_settings(c0.config), _banner_settings(c.config)
+        if a != b:
+            diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+            raise ValueError(f"{d0} and {d} hold banners of different configurations ({d0.name} -> {d.name}: {diff}); "
+                             "caches that train together need one: rebuild one of them with the other's options")
+    pairs, rows, seen = [], [], {}
+    for k, (d, ps, c) in enumerate(loaded):
+        nan = set(c.skipped()) if c.config.on_empty == 'skip' else set()
+        for i, p in enumerate(ps):
+            if p.pair_id in seen: raise ValueError(f"pair {p.pair_id} is in both {seen[p.pair_id]} and {d}")
+            seen[p.pair_id] = d
+            if p.pair_id not in nan: pairs.append(p); rows.append((k, i))
+    return pairs, CacheRows([c for _, _, c in loaded], rows)

@@ -609,14 +609,22 @@ def split_channels(x:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :3, :, :], x[..., 3:5, :, :]
 
 # %% ../nbs/02_data.ipynb #c00e25e1
+from .forces import hflip_banners
+
 class PairImageDataset(torch.utils.data.Dataset):
     "`(image (C, size, size) float32, banner (n_r, n_dirs) float32, index)` for each pair; see `prepare_pair_image`."
     def __init__(self, pairs:list, banners, size:int=224, marker:str='masks', normalize:bool=False,
-                 return_pair_id:bool=False, dtype=torch.float32):
+                 return_pair_id:bool=False, dtype=torch.float32,
+                 hflip:float=0.0,   # probability of mirroring a pair (image, masks and banner together) at an epoch
+                 seed:int=0):       # the flips are a function of (seed, epoch, index) only
         if marker not in MARKERS: raise ValueError(f"marker {marker!r} not in {MARKERS}")
         if len(banners) != len(pairs): raise ValueError(f"{len(banners)} banners for {len(pairs)} pairs")
+        if not 0 <= hflip <= 1: raise ValueError(f"hflip is a probability, got {hflip}")
+        if hflip and len(pairs) and np.shape(banners[0])[-1] % 2:
+            raise ValueError(f"hflip needs banners with an even number of directions, got {np.shape(banners[0])}")
         self.pairs, self.banners, self.size, self.marker = list(pairs), banners, size, marker
         self.normalize, self.return_pair_id, self.dtype = normalize, return_pair_id, dtype
+        self.hflip, self.seed = hflip, seed
     def __len__(self): return len(self.pairs)
     def image(self, i:int) -> torch.Tensor:
         "The prepared image tensor of pair `i`."
@@ -629,10 +637,17 @@ class PairImageDataset(torch.utils.data.Dataset):
             ma, mb = pair_masks(p)
             return prepare_pair_image(im, ma, mb, union_box(p.subject.bbox, p.object.bbox, p.width, p.height),
                                       self.size, self.marker, self.normalize, dtype=self.dtype)
-    def __getitem__(self, i:int):
+    def flipped(self, i:int, epoch:int=0) -> bool:
+        "Whether pair `i` is mirrored at `epoch`: a draw seeded by `(seed, epoch, i)`, the same in any process."
+        return self.hflip > 0 and np.random.default_rng([self.seed, epoch, i]).random() < self.hflip
+    def __getitem__(self, key):
+        "`key`: an index, or `(index, epoch)` (what `csip.train.GlobalBatchSampler(with_epoch=True)` yields)."
+        i, epoch = key if isinstance(key, tuple) else (key, 0)
         b = np.asarray(self.banners[i], dtype=np.float32)
         if b.ndim != 2: raise ValueError(f"banner {i} (pair {self.pairs[i].pair_id}) has shape {b.shape}, expected (n_r, n_dirs)")
-        return self.image(i), torch.from_numpy(np.array(b)), (self.pairs[i].pair_id if self.return_pair_id else i)
+        x = self.image(i)
+        if self.flipped(i, epoch): x, b = x.flip(-1), hflip_banners(b)
+        return x, torch.from_numpy(np.array(b)), (self.pairs[i].pair_id if self.return_pair_id else i)
 
 def make_loader(dataset, batch_size:int, workers:int=2, device=None, shuffle:bool=True, drop_last:bool=True,
                 prefetch_factor:int=4, seed:int=0) -> torch.utils.data.DataLoader:

@@ -13,7 +13,8 @@ from scipy.fft import next_fast_len
 
 # %% auto #0
 __all__ = ['DEFAULT_RS', 'BannerConfig', 'hybrid_threshold', 'hybrid_psi', 'segment_force', 'force_histogram_reference',
-           'segment_moments', 'normalise_rows', 'force_banners', 'force_banner', 'force_histogram', 'banner_image']
+           'segment_moments', 'normalise_rows', 'force_banners', 'force_banner', 'force_histogram', 'banner_image',
+           'hflip_banners']
 
 # %% ../nbs/00_forces.ipynb #b990a878
 DEFAULT_RS = tuple(float(r) for r in np.linspace(-1.0, 3.0, 17))
@@ -323,3 +324,12 @@ def banner_image(banners, size=224):
     x = torch.as_tensor(banners, dtype=torch.float32)
     x = _resize_axis(_resize_axis(x, size, x.ndim - 1, wrap=True), size, x.ndim - 2, wrap=False)
     return x.numpy() if numpy_in else x
+
+# %% ../nbs/00_forces.ipynb #56f74912
+def hflip_banners(banners):
+    "The banners `(..., n_r, n_dirs)` (numpy or torch) of the left-right mirrored pairs: direction theta -> pi - theta."
+    n = banners.shape[-1]
+    if n % 2: raise ValueError(f"hflip_banners needs an even n_dirs (pi - theta must be a grid direction), got {n}")
+    cols = (n // 2 - np.arange(n)) % n
+    if torch.is_tensor(banners): return banners.index_select(-1, torch.as_tensor(cols, device=banners.device))
+    return banners[..., cols]

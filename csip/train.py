@@ -15,14 +15,14 @@ import torch.distributed as dist
 from fastcore.script import call_parse, Param, store_true
 from .encoders import EncoderConfig, build_model, check_encoder_config, CSIPModel
 from .forces import BannerConfig, force_banners
-from .data import atomic_write
+from .data import atomic_write, script_errors
 
 # %% auto #0
 __all__ = ['METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
            'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed',
            'autocast_context', 'make_optimizer', 'lr_factor', 'check_training_setup', 'save_checkpoint', 'rng_state',
            'set_rng_state', 'load_checkpoint', 'convert_checkpoint', 'model_from_state', 'load_trained_model',
-           'MetricsLog', 'read_metrics', 'forward_loss', 'train', 'distributed_loss_and_grads', 'coco_dataset',
+           'MetricsLog', 'read_metrics', 'forward_loss', 'train', 'distributed_loss_and_grads', 'cache_dataset',
            'make_dataset', 'csip_train', 'evaluate_batches']
 
 # %% ../nbs/04_train.ipynb #3ed4bf8c
@@ -48,6 +48,7 @@ class TrainConfig:
     sync_bn: bool = True             # SyncBatchNorm when several CUDA processes
     seed: int = 0
     shuffle: bool = True
+    hflip: float = 0.0               # probability of mirroring a pair at an epoch (image, masks and banner together)
     checkpoint_every: int = 500      # steps
     log_every: int = 10              # steps between host syncs for metrics
     def asdict(self):
@@ -97,9 +98,11 @@ class SyntheticPairs(torch.utils.data.Dataset):
 # %% ../nbs/04_train.ipynb #71d6c27e
 class GlobalBatchSampler(torch.utils.data.Sampler):
     "Index lists of this process's share of each global batch; the order is a function of `(seed, epoch)` only."
-    def __init__(self, n:int, batch_size:int, rank:int=0, world_size:int=1, seed:int=0, shuffle:bool=True):
+    def __init__(self, n:int, batch_size:int, rank:int=0, world_size:int=1, seed:int=0, shuffle:bool=True,
+                 with_epoch:bool=False):   # yield `(index, epoch)` keys, for datasets that draw per-epoch flips
         if batch_size % world_size: raise ValueError(f"batch_size {batch_size} is not divisible by {world_size} processes")
         self.n, self.batch_size, self.rank, self.world_size, self.seed, self.shuffle = n, batch_size, rank, world_size, seed, shuffle
+        self.with_epoch = with_epoch
         self.steps_per_epoch = n // batch_size
         self.epoch, self.start = 0, 0
     def set_position(self, epoch:int, step_in_epoch:int=0): self.epoch, self.start = epoch, step_in_epoch
@@ -109,7 +112,8 @@ class GlobalBatchSampler(torch.utils.data.Sampler):
     def __iter__(self):
         perm, b = self.order(self.epoch), self.batch_size // self.world_size
         for s in range(self.start, self.steps_per_epoch):
-            yield perm[s * self.batch_size + self.rank * b: s * self.batch_size + (self.rank + 1) * b].tolist()
+            idx = perm[s * self.batch_size + self.rank * b: s * self.batch_size + (self.rank + 1) * b].tolist()
+            yield [(i, self.epoch) for i in idx] if self.with_epoch else idx
     def __len__(self): return self.steps_per_epoch - self.start
 
 class DeviceBatches:
@@ -232,6 +236,10 @@ def check_training_setup(config:TrainConfig, dataset, world_size:int=1):
     if (len(config.banner.rs), config.banner.n_dirs) != (e.n_r, e.n_dirs):
         raise ValueError(f"banner config has {len(config.banner.rs)} force types x {config.banner.n_dirs} directions, "
                          f"the encoder expects {e.n_r} x {e.n_dirs}")
+    if not 0 <= config.hflip <= 1: raise ValueError(f"hflip is a probability, got {config.hflip}")
+    if getattr(dataset, 'hflip', 0.0) != config.hflip:
+        raise ValueError(f"TrainConfig.hflip is {config.hflip}, the dataset flips with probability "
+                         f"{getattr(dataset, 'hflip', 0.0)} (csip.data.PairImageDataset(hflip=...)); make them equal")
     dc = _data_banner_config(dataset)
     if dc is not None and dc != config.banner:
         raise ValueError(f"the banners of this dataset were made with {dc}, the run expects {config.banner}: "
@@ -389,7 +397,8 @@ def train(config:TrainConfig, dataset, out_dir, resume:bool=False, device=None, 
         model = nn.parallel.DistributedDataParallel(raw, device_ids=[dev.index] if cuda else None)
     if config.compile: model = torch.compile(model)
     opt = make_optimizer(raw, config, dev)
-    sampler = GlobalBatchSampler(len(dataset), config.batch_size, info.rank, info.world_size, config.seed, config.shuffle)
+    sampler = GlobalBatchSampler(len(dataset), config.batch_size, info.rank, info.world_size, config.seed,
+                                 config.shuffle, with_epoch=config.hflip > 0)
     spe = sampler.steps_per_epoch
     total = min(config.max_steps or spe * config.epochs, spe * config.epochs)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, config.warmup_steps, config.schedule))
@@ -487,37 +496,38 @@ def distributed_loss_and_grads(config:TrainConfig, dataset, nproc:int=2, gather:
         return torch.load(f'{d}/out.pt', weights_only=True)
 
 # %% ../nbs/04_train.ipynb #12e39955
-def coco_dataset(arg:str, config:TrainConfig, device=None):
-    "`'<instances.json>:<image dir>:<banner cache dir>'` -> `csip.data.PairImageDataset` over a `csip.cache.BannerCache`."
-    from csip.data import load_coco_pairs, PairImageDataset
-    from csip.cache import BannerCache
-    parts = arg.split(':')
-    if len(parts) != 3: raise ValueError(f"--data coco:{arg}: expected coco:<instances.json>:<image dir>:<banner cache dir>")
-    ann, images, cache_dir = parts
-    pairs = load_coco_pairs(ann, images)
-    cache = BannerCache(cache_dir)
-    if cache.pair_ids != [p.pair_id for p in pairs]:
-        raise ValueError(f"banner cache {cache_dir} was not built from the pairs of {ann} "
-                         f"({len(cache.pair_ids)} cached pair ids, {len(pairs)} pairs, or another order)")
-    return PairImageDataset(pairs, cache, size=config.encoder.image_size,
+def cache_dataset(cache_dirs:list, config:TrainConfig, strict:bool=False):
+    "A `csip.data.PairImageDataset` over the banner caches `cache_dirs` (`csip.cache.open_caches`), as `config` says."
+    from csip.data import PairImageDataset
+    from csip.cache import open_caches
+    pairs, banners = open_caches(cache_dirs, strict)
+    return PairImageDataset(pairs, banners, size=config.encoder.image_size, hflip=config.hflip, seed=config.seed,
                             marker='masks' if config.encoder.in_chans == 5 else 'tint')
 
-DATASETS = {
-    'synthetic': lambda arg, config, device: SyntheticPairs(int(arg or 512), config.encoder.image_size,
-                                                            config.encoder.in_chans, banner_config=config.banner),
-    'coco': coco_dataset,
-}
+def _synthetic(args:list, config:TrainConfig, strict:bool=False):
+    e = config.encoder
+    return SyntheticPairs(int(args[0] or 512), e.image_size, e.in_chans, banner_config=config.banner)
 
-def make_dataset(spec:str, config:TrainConfig, device=None):
-    "The dataset named by `spec` = `'<name>[:<argument>]'`, a key of `DATASETS`."
-    name, _, arg = spec.partition(':')
-    if name not in DATASETS: raise ValueError(f"unknown dataset {name!r} in --data {spec!r}; known: {sorted(DATASETS)}")
-    return DATASETS[name](arg, config, device)
+DATASETS = {'synthetic': _synthetic, 'cache': cache_dataset}
+
+def make_dataset(spec:str, config:TrainConfig, strict:bool=False):
+    "The dataset of `spec` = `'<name>:<argument>'` (a key of `DATASETS`); caches train together: `cache:D1,cache:D2`."
+    parts = [s.partition(':') for s in spec.split(',')]
+    names = sorted({name for name, _, _ in parts})
+    if 'coco' in names:
+        raise ValueError(f"--data {spec!r}: coco:<instances>:<images>:<cache> is gone; the banner cache names its "
+                         "pairs: train on it with --data cache:<banner cache dir> (csip_banners builds it)")
+    for name in names:
+        if name not in DATASETS:
+            raise ValueError(f"unknown dataset {name!r} in --data {spec!r}; known: {sorted(DATASETS)}")
+    if len(parts) > 1 and names != ['cache']:
+        raise ValueError(f"--data {spec!r}: only banner caches train together (cache:DIR1,cache:DIR2)")
+    return DATASETS[names[0]]([arg for _, _, arg in parts], config, strict)
 
 @call_parse
 def csip_train(
     out_dir:str='runs/csip',          # where checkpoint.pt, metrics.csv and tb/ go
-    data:str='synthetic:2048',        # dataset: a DATASETS name, '<name>:<argument>'
+    data:str='synthetic:2048',        # 'synthetic:<n>', or banner caches 'cache:<dir>[,cache:<dir>...]' (csip_banners)
     image_encoder:str='resnet18',     # IMAGE_ENCODERS key or 'openclip:<model>'
     banner_encoder:str='fbanner_cnn', # BANNER_ENCODERS key
     image_weights:str=None,           # local weights file of the image backbone
@@ -525,21 +535,26 @@ def csip_train(
     batch_size:int=256,               # global batch
     epochs:int=10, max_steps:int=None, lr:float=2e-3, weight_decay:float=0.01, label_smoothing:float=0.3,
     schedule:str='cosine', warmup_steps:int=100, precision:str='bf16',
+    hflip:float=None,                 # probability of mirroring a pair per epoch; default 0.5 for caches, 0 for synthetic
     compile:store_true=False,         # torch.compile the model
     workers:int=4, checkpoint_every:int=500, log_every:int=10, seed:int=0,
     device:str=None,                  # default: cuda if available
     resume:store_true=False,          # continue from out_dir/checkpoint.pt
+    strict:store_true=False,          # a bad record in the caches' annotation files is an error, not skipped
     no_progress:store_true=False,
+    debug:store_true=False,           # show the full traceback
 ):
     "Train C-SIP (image tower vs force-banner tower, symmetric InfoNCE); run under torchrun for several processes."
-    enc = EncoderConfig(image_encoder, banner_encoder, embed_dim, image_size, in_chans, image_weights=image_weights)
-    cfg = TrainConfig(enc, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr, weight_decay=weight_decay,
-                      label_smoothing=label_smoothing, schedule=schedule, warmup_steps=warmup_steps,
-                      precision=precision, compile=compile, checkpoint_every=checkpoint_every, log_every=log_every,
-                      seed=seed)
-    check_encoder_config(enc)
-    ds = make_dataset(data, cfg)
-    return train(cfg, ds, out_dir, resume=resume, device=device, workers=workers, progress=not no_progress)
+    with script_errors('csip_train', debug):
+        if hflip is None: hflip = 0.5 if data.startswith('cache:') else 0.0     # synthetic pairs do not flip
+        enc = EncoderConfig(image_encoder, banner_encoder, embed_dim, image_size, in_chans, image_weights=image_weights)
+        cfg = TrainConfig(enc, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr,
+                          weight_decay=weight_decay, label_smoothing=label_smoothing, schedule=schedule,
+                          warmup_steps=warmup_steps, precision=precision, compile=compile,
+                          checkpoint_every=checkpoint_every, log_every=log_every, seed=seed, hflip=hflip)
+        check_encoder_config(enc)
+        ds = make_dataset(data, cfg, strict)
+        return train(cfg, ds, out_dir, resume=resume, device=device, workers=workers, progress=not no_progress)
 
 # %% ../nbs/04_train.ipynb #cf90a03b
 @torch.no_grad()
