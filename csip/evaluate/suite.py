@@ -4,7 +4,7 @@
 
 # %% ../../nbs/07b_evaluate.ipynb #39e185b8
 from __future__ import annotations
-import hashlib, inspect, json, re, shlex, sys
+import hashlib, json, re, shlex, sys
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -62,15 +62,11 @@ def _need(path, what) -> Path:
     if not Path(path).exists(): raise FileNotFoundError(f"{what}: {path} not found")
     return Path(path)
 
-def _strict(loader, strict:bool) -> dict:
-    "`strict=` for loaders that take it (the non-strict loaders skip and list bad records)."
-    return dict(strict=strict) if 'strict' in inspect.signature(loader).parameters else {}
-
 def _skipped(*records) -> list:
-    "The records the loaders skipped (their `.skipped` lists), each once."
+    "The records the loaders skipped (the `.skipped` lists of their `csip.data.Records`), each once."
     seen = {}
     for r in records:
-        for s in getattr(r, 'skipped', []): seen.setdefault(json.dumps(s, sort_keys=True, default=str), s)
+        for s in r.skipped: seen.setdefault(json.dumps(s, sort_keys=True, default=str), s)
     return list(seen.values())
 
 def subset_questions(questions, pairs, n:int|None, seed:int=0) -> tuple[list, list]:
@@ -91,21 +87,19 @@ def load_datasets(spatialsense=None, unrel=None, gqa=None, max_questions:int|Non
     sets, info = {}, {}
     if spatialsense:
         ann = _need(Path(spatialsense) / 'annotations.json', 'SpatialSense (DIR/annotations.json, DIR/images/)')
-        kw = _strict(load_spatialsense, strict)
-        tr, te = (load_spatialsense(ann, Path(spatialsense) / 'images', s, **kw) for s in ('train', 'test'))
+        tr, te = (load_spatialsense(ann, Path(spatialsense) / 'images', s, strict=strict) for s in ('train', 'test'))
         sets.update(ss_train=tr, ss_test=te)
         info['spatialsense'] = dict(root=str(spatialsense), train=len(tr), test=len(te), skipped=_skipped(tr, te))
     if unrel:
         for f in ('annotations.mat', 'annotated_triplets.mat'): _need(Path(unrel) / f, 'UnRel')
-        pairs, queries = load_unrel(unrel, **_strict(load_unrel, strict))
+        pairs, queries = load_unrel(unrel, strict=strict)
         sets.update(unrel=pairs, unrel_queries=queries)
         info['unrel'] = dict(root=str(unrel), pairs=len(pairs), queries=len(queries),
                              images=len({p.image_path for p in pairs}), skipped=_skipped(pairs, queries))
     if gqa:
         files, sets['gqa'], skipped = gqa_files(gqa), {}, []
         for s in ('train', 'val'):
-            qs, pairs = load_gqa(files['scene_graphs'][s], files['questions'][s], files['images'],
-                                 **_strict(load_gqa, strict))
+            qs, pairs = load_gqa(files['scene_graphs'][s], files['questions'][s], files['images'], strict=strict)
             skipped += _skipped(qs, pairs)
             sets['gqa'][s] = subset_questions(qs, pairs, max_questions, seed)
         info['gqa'] = dict(root=str(gqa), **{s: len(yes_no_questions(sets['gqa'][s][0])) for s in ('train', 'val')},
