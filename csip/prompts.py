@@ -31,7 +31,8 @@ __all__ = ['GEOMETRIC_PREDICATES', 'MODES', 'Blob', 'blob_masks', 'contact_dista
            'geometric_pairs', 'recognition_report', 'cross_modal_ndcg', 'retrieval_report', 'HardNegativeConfig',
            'describe', 'hard_negative_set', 'hard_negative_paths', 'write_hard_negatives', 'HardNegativeSet',
            'load_hard_negatives', 'hard_negative_truth', 'hard_negative_accuracy', 'zero_shot_set_scores',
-           'probe_set_scores', 'pair_thumbnail', 'pair_search', 'quickstart_baselines', 'prompt_evaluation']
+           'probe_set_scores', 'pair_thumbnail', 'pair_search', 'quickstart_baselines', 'image_class_means',
+           'prompt_evaluation']
 
 # %% ../nbs/10_prompts.ipynb #d4a82653
 GEOMETRIC_PREDICATES = tuple(p for p in PREDICATES if p not in ('behind', 'in front of'))
@@ -102,16 +103,17 @@ def configuration(a:Blob, b:Blob, a_xy:tuple, canvas:int, a_in_front:bool=True, 
     return dict(A=va, B=vb, relations=relations(ga, gb), a=a, b=b, a_xy=tuple(map(float, a_xy)), b_xy=b_xy,
                 a_in_front=a_in_front)
 
-def random_blob(rng, r_lo:float, r_hi:float, max_aspect:float=2.5) -> Blob:
-    "A `Blob` of a random shape, radius, aspect ratio (log-uniform up to `max_aspect`) and angle."
-    return Blob(str(rng.choice(SHAPES)), float(rng.uniform(r_lo, r_hi)), float(np.exp(rng.uniform(-1, 1) * math.log(max_aspect))),
-                float(rng.uniform(0, 2 * np.pi)), int(rng.integers(2**31)))
+def random_blob(rng, r_lo:float, r_hi:float, max_aspect:float=2.5, boxes:bool=False) -> Blob:
+    "A `Blob` of a random shape, radius, aspect ratio (log-uniform up to `max_aspect`), angle; `boxes`: upright boxes."
+    shape, r = 'square' if boxes else str(rng.choice(SHAPES)), float(rng.uniform(r_lo, r_hi))
+    aspect = float(np.exp(rng.uniform(-1, 1) * math.log(max_aspect)))
+    return Blob(shape, r, aspect, 0.0 if boxes else float(rng.uniform(0, 2 * np.pi)), int(rng.integers(2**31)))
 
-def random_configuration(rng, canvas:int=160, p_modes=(0.35, 0.3, 0.1, 0.25)) -> dict|None:
-    "One prototype configuration, its mode drawn with probabilities `p_modes` (see `MODES`); None when it did not fit."
+def random_configuration(rng, canvas:int=160, p_modes=(0.35, 0.3, 0.1, 0.25), boxes:bool=False) -> dict|None:
+    "One prototype configuration (`boxes`: of two upright boxes), its mode drawn with probabilities `p_modes`, or None."
     mode = str(rng.choice(MODES, p=p_modes))
-    b = random_blob(rng, 10, 30)
-    a = random_blob(rng, 0.2 * b.r, 0.45 * b.r) if mode == 'inside' else random_blob(rng, 8, 30)
+    b = random_blob(rng, 10, 30, boxes=boxes)
+    a = random_blob(rng, 0.2 * b.r, 0.45 * b.r, boxes=boxes) if mode == 'inside' else random_blob(rng, 8, 30, boxes=boxes)
     xy = arrange(a, b, mode, float(rng.uniform(0, 2 * np.pi)), rng, canvas)
     if xy is None: return None
     out = configuration(a, b, xy, canvas, a_in_front=mode == 'inside' or bool(rng.random() < 0.5))
@@ -119,13 +121,13 @@ def random_configuration(rng, canvas:int=160, p_modes=(0.35, 0.3, 0.1, 0.25)) ->
     return out
 
 # %% ../nbs/10_prompts.ipynb #4b58dc88
-def predicate_prototypes(n:int=32, predicates=GEOMETRIC_PREDICATES, canvas:int=160, seed:int=0,
+def predicate_prototypes(n:int=32, predicates=GEOMETRIC_PREDICATES, canvas:int=160, seed:int=0, boxes:bool=False,
                          max_tries:int=20_000) -> dict:
     "`{predicate: [n configurations for which it holds]}` (see `random_configuration`); ValueError when one stays short."
     rng, out = np.random.default_rng(seed), {p: [] for p in predicates}
     for _ in range(max_tries):
         if all(len(v) >= n for v in out.values()): return out
-        c = random_configuration(rng, canvas)
+        c = random_configuration(rng, canvas, boxes=boxes)
         if c is None: continue
         for p in predicates:
             if c['relations'][p] is True and len(out[p]) < n: out[p].append(c)
@@ -176,11 +178,12 @@ class PromptModel:
                           for b in x.split(self.batch_size)]).numpy()
 
     def features(self, pairs) -> np.ndarray:
-        "Image-backbone features `(N, feature_dim)` of `pairs` (what the probes see); kept for the same pair ids."
+        "Image-backbone features `(N, feature_dim)` of `pairs` (what the probes see); the last 4 lists are kept."
         key = tuple(p.pair_id for p in pairs)
         if key not in self._features:
             data = PairImageDataset(pairs, np.zeros((len(pairs), 1, 1), np.float32), self.image_size, self.marker)
-            self._features = {key: extract_features(self.model.image_encoder, data, self.device, self.batch_size)}
+            if len(self._features) >= 4: self._features.pop(next(iter(self._features)))
+            self._features[key] = extract_features(self.model.image_encoder, data, self.device, self.batch_size)
         return self._features[key]
 
     @torch.no_grad()
@@ -514,18 +517,33 @@ def quickstart_baselines(run, seed:int=0) -> dict:
     return {'semantic': (sem.image_encoder.eval(), enc.image_size, cfg['marker']),
             'random init': (build_model(enc).image_encoder.eval(), enc.image_size, cfg['marker'])}
 
+def image_class_means(pm:PromptModel, pairs, predicates=GEOMETRIC_PREDICATES) -> np.ndarray:
+    "Class embeddings from the *image* tower: the normalised mean image embedding of each predicate's true `pairs`."
+    pos = [p for p in geometric_pairs(pairs, predicates) if p.label]
+    e, ids = pm.encode_pairs(pos), pair_arrays(pos, predicates)[0]
+    return class_embeddings({p: e[ids == i] for i, p in enumerate(predicates)})
+
 def prompt_evaluation(pm:PromptModel, scenes:dict, hard_negatives:list, baselines:dict|None=None, n_prototypes:int=32,
                       few_shot_k:int=8, probe:ProbeConfig=ProbeConfig(), seeds=(0, 1, 2), prototype_seed:int=0) -> dict:
-    "Zero-shot, few-shot, probe, retrieval and hard-negative metrics of `pm` and the baselines on `scenes` (`scene_paths`)."
+    """Zero-shot, probe, retrieval and hard-negative metrics of `pm` and the baselines on `scenes` (`scene_paths`);
+    for C-SIP also the other class embeddings (`few-shot`: `few_shot_k` training banners; `box prompts`: prototypes of
+    boxes only; `image class-mean`: image-tower means, no banner tower at all) -> `{model: {metric: value}}`."""
     from csip.quickstart import pair_features
     ss, root = scenes['spatialsense_annotations'], scenes['spatialsense'] / 'images'
     tr, te = load_spatialsense(ss, root, 'train'), load_spatialsense(ss, root, 'test')
     unrel, _ = load_unrel(scenes['unrel'])
     protos = predicate_prototypes(n_prototypes, seed=prototype_seed)
-    prompt, few = prompt_embeddings(pm, protos), few_shot_embeddings(pm, tr, few_shot_k)
+    prompt = prompt_embeddings(pm, protos)
     csip = recognition_report(pm, prompt, tr, te, probe=probe, seeds=seeds)
-    fs = recognition_report(pm, few, tr, te, probe=probe, seeds=seeds[:1])
-    csip.update({k.replace('zero-shot', f'{few_shot_k}-shot'): v for k, v in fs.items() if k.startswith('zero-shot')})
+    details = csip.pop('details')
+    arrays = lambda ps: (pm.encode_pairs(ps), *pair_arrays(ps, GEOMETRIC_PREDICATES))   # features kept: no new pass
+    etr, ete = arrays(geometric_pairs(tr)), arrays(geometric_pairs(te))
+    others = {f'{few_shot_k}-shot': few_shot_embeddings(pm, tr, few_shot_k),
+              'box prompts': prompt_embeddings(pm, predicate_prototypes(n_prototypes, seed=prototype_seed, boxes=True)),
+              'image class-mean': image_class_means(pm, tr)}
+    for name, C in others.items():
+        r = zero_shot_recognition(etr, ete, C)
+        csip.update({k.replace('zero-shot', name): v for k, v in r.items() if k.startswith('zero-shot')})
     gte = [p for p in geometric_pairs(te) if p.label]
     csip.update(retrieval_report(pm, protos, unrel, [p.predicate.split('|') for p in unrel], name=' (UnRel)'))
     csip.update(retrieval_report(pm, protos, gte, [p.predicate for p in gte], name=' (SpatialSense test)'))
@@ -533,12 +551,11 @@ def prompt_evaluation(pm:PromptModel, scenes:dict, hard_negatives:list, baseline
                                                             hard_negatives)['hard-negative accuracy']
     csip['hard-negative accuracy (probe)'] = hard_negative_accuracy(
         probe_set_scores(pm.features, tr, hard_negatives, probe=probe), hard_negatives)['hard-negative accuracy']
-    details = csip.pop('details')
     out = {'C-SIP': csip}
     feats = {name: (lambda ps, b=b, s=s, m=m: pair_features(b, ps, s, m)) for name, (b, s, m) in (baselines or {}).items()}
     feats['force banner (reference)'] = lambda ps: pair_banners(ps, pm.cache).reshape(len(ps), -1)
     for name, f in feats.items():
         out[name] = hard_negative_accuracy(probe_set_scores(f, tr, hard_negatives, probe=probe), hard_negatives)
     out['chance'] = {'hard-negative accuracy': 1 / len(hard_negatives[0].pairs)}
-    out['C-SIP']['details'] = details
+    out['C-SIP']['details'] = dict(details, class_similarity=(prompt @ prompt.T).tolist())
     return out
