@@ -174,10 +174,11 @@ def plot_pair_state(A, B, banner=None, config:BannerConfig=BannerConfig(), capti
 # %% ../nbs/08_widgets.ipynb #411e949f
 class ForceBannerExplorer:
     """Sliders for two objects on a `canvas` x `canvas` image; the banner, polar histograms and relation words follow
-    live. `search` (a `PairSearch`): also the gallery pairs nearest to the drawn configuration ("find pairs like this")."""
+    live. `search` (a `PairSearch`): also the gallery pairs nearest to the drawn configuration ("find pairs like
+    this")."""
     def __init__(self, canvas:int=128, config:BannerConfig=BannerConfig(),
-                 a=dict(shape='star', x=88, y=36, size=22, angle=15), b=dict(shape='ring', x=44, y=84, size=30, angle=0),
-                 search=None):
+                 a=dict(shape='star', x=88, y=36, size=22, angle=15),
+                 b=dict(shape='ring', x=44, y=84, size=30, angle=0), search=None):
         self.canvas, self.config, self.search, self.timings, self.search_timings = canvas, config, search, [], []
         def controls(name, init):
             ctl = dict(shape=W.Dropdown(options=SHAPES, value=init['shape'], description=f'{name} shape'),
@@ -388,8 +389,10 @@ class PairSearch:
         if len(thumbnails) != len(gallery) or (labels is not None and len(labels) != len(gallery)):
             raise ValueError(f'{len(gallery)} gallery embeddings, {len(thumbnails)} thumbnails, '
                              f'{"no" if labels is None else len(labels)} labels: one of each per pair')
-        self.encode, self.gallery, self.k, self.labels = encode, l2_normalize(np.asarray(gallery, np.float32)), k, labels
-        self.thumbs = [Image.fromarray(np.asarray(t, np.uint8)).convert('RGB').resize((thumb, thumb)) for t in thumbnails]
+        self.encode, self.k, self.labels = encode, k, labels
+        self.gallery = l2_normalize(np.asarray(gallery, np.float32))
+        self.thumbs = [Image.fromarray(np.asarray(t, np.uint8)).convert('RGB').resize((thumb, thumb))
+                       for t in thumbnails]
 
     def __call__(self, A, B) -> tuple[np.ndarray, np.ndarray]:
         "Top-`k` `(indices, cosine similarities)` of the gallery for the configuration `(A, B)`."
