@@ -16,7 +16,8 @@ from pycocotools import mask as mask_utils
 from tqdm.auto import tqdm
 from .scenes import (SHAPES, PREDICATES, COLOURS, TEXTURES, shape_outline, polygon_mask, background,
                          object_texture, object_geometry, relations)
-from .data import ObjectRef, Pair, PairImageDataset, atomic_write, write_json, read_json
+from .data import (ObjectRef, Pair, PairImageDataset, atomic_write, write_json, read_json, load_spatialsense,
+                       load_unrel)
 from .forces import force_banners
 from .cache import CacheConfig, banner_masks
 from .train import TrainConfig, load_checkpoint, load_trained_model
@@ -532,7 +533,7 @@ def image_class_means(pm:PromptModel, pairs, predicates=GEOMETRIC_PREDICATES) ->
     e, ids = pm.encode_pairs(pos), pair_arrays(pos, predicates)[0]
     return class_embeddings({p: e[ids == i] for i, p in enumerate(predicates)})
 
-def prompt_evaluation(pm:PromptModel, scenes:dict, hard_negatives:list, baselines:dict|None=None, n_prototypes:int=32,
+def prompt_evaluation(pm:PromptModel, scenes:dict, hard_negatives:list, baselines:dict|None=None, n_prototypes:int=128,
                       few_shot_k:int=8, probe:ProbeConfig=ProbeConfig(), seeds=(0, 1, 2), prototype_seed:int=0) -> dict:
     """Zero-shot, probe, retrieval and hard-negative metrics of `pm` and the baselines on `scenes` (`scene_paths`);
     for C-SIP also the other class embeddings (`few-shot`: `few_shot_k` training banners; `box prompts`: prototypes of
