@@ -25,7 +25,7 @@ from .evaluate.retrieval import l2_normalize
 __all__ = ['COLOR_A', 'COLOR_B', 'BANNER_CMAP', 'LIVE_RS', 'DIRECTION_WORDS', 'csip_style', 'add_caption', 'figure_axes_labelled',
            'shape_mask', 'banner_direction', 'relation_words', 'describe_banner', 'masks_rgb', 'PairFigure',
            'plot_pair_state', 'ForceBannerExplorer', 'pair_image', 'pair_label', 'plot_pair', 'DatasetBrowser',
-           'rank_gallery', 'plot_retrieval', 'RetrievalBrowser', 'random_configurations']
+           'rank_gallery', 'plot_retrieval', 'RetrievalBrowser', 'random_configurations', 'PairSearch']
 
 # %% ../nbs/08_widgets.ipynb #5eeb4979
 COLOR_A, COLOR_B = '#d62728', '#1f63d6'  # A (argument) red, B (referent) blue, everywhere
@@ -173,10 +173,13 @@ def plot_pair_state(A, B, banner=None, config:BannerConfig=BannerConfig(), capti
 
 # %% ../nbs/08_widgets.ipynb #411e949f
 class ForceBannerExplorer:
-    "Sliders for two objects on a `canvas` x `canvas` image; the banner, polar histograms and relation words follow live."
+    """Sliders for two objects on a `canvas` x `canvas` image; the banner, polar histograms and relation words follow
+    live. `search` (a `PairSearch`): also the gallery pairs nearest to the drawn configuration ("find pairs like
+    this")."""
     def __init__(self, canvas:int=128, config:BannerConfig=BannerConfig(),
-                 a=dict(shape='star', x=88, y=36, size=22, angle=15), b=dict(shape='ring', x=44, y=84, size=30, angle=0)):
-        self.canvas, self.config, self.timings = canvas, config, []
+                 a=dict(shape='star', x=88, y=36, size=22, angle=15),
+                 b=dict(shape='ring', x=44, y=84, size=30, angle=0), search=None):
+        self.canvas, self.config, self.search, self.timings, self.search_timings = canvas, config, search, [], []
         def controls(name, init):
             ctl = dict(shape=W.Dropdown(options=SHAPES, value=init['shape'], description=f'{name} shape'),
                        x=W.IntSlider(init['x'], 0, canvas - 1, description=f'{name} x'),
@@ -188,12 +191,14 @@ class ForceBannerExplorer:
         self.a, self.b = controls('A', a), controls('B', b)
         self.image = W.Image(format='png'); self.image.add_class('csip-banner')
         self.status = W.HTML(); self.status.add_class('csip-status')
+        self.like = W.Image(format='png'); self.like.add_class('csip-like')
         A, B = self.masks()
         self.figure = PairFigure(A, B, self.banner(A, B), rs=config.rs, live=True)  # drawn into the Image widget
         for c in (*self.a.values(), *self.b.values()): c.observe(lambda _: self.redraw(), names='value')
         self.redraw()
         col = lambda ctl, colour: W.VBox([W.HTML(f'<b style="color:{colour}">object {"A" if ctl is self.a else "B"}</b>'), *ctl.values()])
-        self.widget = W.VBox([W.HBox([col(self.a, COLOR_A), col(self.b, COLOR_B)]), self.image, self.status])
+        like = [W.HTML('<b>find pairs like this</b>: the nearest gallery pairs'), self.like] if search else []
+        self.widget = W.VBox([W.HBox([col(self.a, COLOR_A), col(self.b, COLOR_B)]), self.image, self.status, *like])
 
     def masks(self) -> tuple[np.ndarray, np.ndarray]:
         "The current masks A, B: bool `(canvas, canvas)`; an object pushed off the canvas raises ValueError in `banner`."
@@ -211,9 +216,14 @@ class ForceBannerExplorer:
         except ValueError as e:   # an object moved off the canvas: say so, keep the last picture
             self.status.value = f'<span style="color:{COLOR_A}">{e}</span>'; return
         self.image.value = self.figure.update(A, B, banner).png()
-        self.current = (A, B, banner)
+        self.current, found = (A, B, banner), ''
+        if self.search is not None:
+            t1 = time.perf_counter()
+            self.nearest = self.search(A, B); self.like.value = self.search.strip(*self.nearest)
+            self.search_timings.append(time.perf_counter() - t1)
+            found = f' &middot; nearest pairs {self.search_timings[-1] * 1e3:.0f} ms'
         dt = time.perf_counter() - t0; self.timings.append(dt)
-        self.status.value = f'{describe_banner(banner, self.config.rs)} &middot; redraw {dt * 1e3:.0f} ms'
+        self.status.value = f'{describe_banner(banner, self.config.rs)} &middot; redraw {dt * 1e3:.0f} ms{found}'
 
     def static_figure(self, caption:str|None=None):
         "The current state as an ordinary matplotlib figure (for the docs and for saving)."
@@ -372,3 +382,31 @@ def random_configurations(n:int, canvas:int=64, seed:int=0) -> list[tuple[np.nda
         A, B = shape_mask(**a, canvas=canvas), shape_mask(**b, canvas=canvas)
         if A.any() and B.any(): out.append((A, B))
     return out
+
+# %% ../nbs/08_widgets.ipynb #1d348c15
+class PairSearch:
+    """"Find pairs like this": `encode(A, B) -> (D,)` embeds a drawn configuration (two bool masks), which ranks the
+    `gallery (N, D)` embeddings; `thumbnails` (N uint8 RGB images) and `labels` (N strings) draw the top `k`."""
+    def __init__(self, encode, gallery, thumbnails, k:int=5, labels=None, thumb:int=96):
+        if len(thumbnails) != len(gallery) or (labels is not None and len(labels) != len(gallery)):
+            raise ValueError(f'{len(gallery)} gallery embeddings, {len(thumbnails)} thumbnails, '
+                             f'{"no" if labels is None else len(labels)} labels: one of each per pair')
+        self.encode, self.k, self.labels = encode, k, labels
+        self.gallery = l2_normalize(np.asarray(gallery, np.float32))
+        self.thumbs = [Image.fromarray(np.asarray(t, np.uint8)).convert('RGB').resize((thumb, thumb))
+                       for t in thumbnails]
+
+    def __call__(self, A, B) -> tuple[np.ndarray, np.ndarray]:
+        "Top-`k` `(indices, cosine similarities)` of the gallery for the configuration `(A, B)`."
+        return rank_gallery(self.encode(A, B), self.gallery, self.k)
+
+    def strip(self, indices, scores) -> bytes:
+        "PNG of the thumbnails of `indices`, side by side, each with its label and score underneath."
+        from PIL import ImageDraw
+        t = self.thumbs[0].size[0]
+        out = Image.new('RGB', (len(indices) * (t + 6), t + 30), 'white'); draw = ImageDraw.Draw(out)
+        for j, (i, s) in enumerate(zip(indices, scores)):
+            out.paste(self.thumbs[i], (j * (t + 6), 0))
+            draw.text((j * (t + 6), t + 2), f'#{j + 1} cos {s:.2f}', fill='black')
+            if self.labels is not None: draw.text((j * (t + 6), t + 15), str(self.labels[i])[:16], fill='dimgray')
+        buf = io.BytesIO(); out.save(buf, 'png', compress_level=1); return buf.getvalue()
