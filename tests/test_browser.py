@@ -14,6 +14,7 @@ loopback is aborted in the browser context. Every server the tests start is stop
 browser or playwright is a failure with the fix in the message, not a skip: CI installs both.
 """
 import json, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 import pytest
@@ -238,68 +239,6 @@ _ALL_RUN_JS = """() => {
 }"""
 
 
-def test_widgets_in_jupyterlab(browser):
-    nb_path = NBS / WIDGETS_NB
-    assert nb_path.is_file(), f'{nb_path} not found'
-    nb_before = nb_path.read_bytes()
-    tmp = Path(tempfile.mkdtemp(prefix='csip-lab-'))
-    env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(tmp / 'config'), 'JUPYTER_DATA_DIR': str(tmp / 'data'),
-           'JUPYTER_RUNTIME_DIR': str(tmp / 'runtime'), 'IPYTHONDIR': str(tmp / 'ipython'), 'MPLCONFIGDIR': str(tmp / 'mpl'),
-           'JUPYTER_PLATFORM_DIRS': '1', 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'module://matplotlib_inline.backend_inline'}
-    _lab_settings(tmp / 'config')
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(tmp / 'jupyterlab.log', 'wb')
-    lab = _start([sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
-                  '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={NBS}',
-                  '--LabApp.news_url=', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-                  '--LabApp.extension_manager=readonly', '--ServerApp.allow_remote_access=False']
-                 + (['--allow-root'] if os.geteuid() == 0 else []), env=env, log=log)
-    try:
-        _wait_http(f'http://127.0.0.1:{port}/api/status?token={token}', lab, 90, 'JupyterLab', tmp / 'jupyterlab.log')
-        ctx = _context(browser, [])
-        try:
-            page = ctx.new_page()
-            errors = []
-            page.on('pageerror', lambda e: errors.append(str(e)))
-            page.goto(f'http://127.0.0.1:{port}/lab/tree/{WIDGETS_NB}?token={token}', wait_until='load', timeout=60_000)
-            page.wait_for_selector('.jp-Notebook .jp-Cell', timeout=60_000)
-            # accept the kernel JupyterLab proposes, wait for it to be idle, then Run > Run All Cells, as a person would
-            _wait_until(page, _KERNEL_IDLE_JS, 90, 'kernel idle')
-            page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(r'^Run$')).click()
-            page.locator('.lm-Menu-itemLabel', has_text=re.compile(r'^Run All Cells$')).click()
-            _wait_until(page, _ALL_RUN_JS, 150, 'all cells run')
-            banner = page.locator('img.csip-banner').first
-            banner.wait_for(state='visible', timeout=30_000)
-            status = page.locator('.csip-status').first
-            page.screenshot(path=str(_shot_name('jupyterlab', 'after_run_all')), full_page=False)
-            assert not page.evaluate(_CELL_ERROR_JS), 'a cell of the widgets notebook raised an error in JupyterLab'
-            banner.scroll_into_view_if_needed()
-            src0, shot0, status0 = banner.get_attribute('src'), banner.screenshot(), status.inner_text()
-            # move object A's x slider with the keyboard: focus its handle, press the left arrow
-            handle = page.locator('.csip-a-x .noUi-handle').first
-            handle.focus()
-            for _ in range(8): handle.press('ArrowLeft')
-            page.wait_for_function('([el, s]) => el.getAttribute("src") !== s', arg=[banner.element_handle(), src0],
-                                   timeout=30_000)
-            page.wait_for_timeout(500)   # let the last of the eight updates arrive
-            shot1, status1 = banner.screenshot(), status.inner_text()
-            page.screenshot(path=str(_shot_name('jupyterlab', 'after_slider')), full_page=False)
-            assert shot1 != shot0, 'the explorer picture looks the same after moving the slider'
-            assert status1 != status0 and 'redraw' in status1, f'status did not follow the slider: {status0!r} -> {status1!r}'
-            assert not errors, f'page errors in JupyterLab: {errors}'
-        finally: ctx.close()
-    finally:
-        _stop(lab); log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-    assert nb_path.read_bytes() == nb_before, f'{nb_path} was modified by the JupyterLab session'
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 3. "Find pairs like this" in the explorer, in JupyterLab
-
-from contextlib import contextmanager
-
-
 @contextmanager
 def _lab_notebook(browser, nb_name: str, run_timeout: float = 150):
     "A throw-away JupyterLab on loopback with `nb_name` opened and all its cells run from the Run menu -> `(page, errors)`."
@@ -339,23 +278,45 @@ def _lab_notebook(browser, nb_name: str, run_timeout: float = 150):
     assert nb_path.read_bytes() == nb_before, f'{nb_path} was modified by the JupyterLab session'
 
 
-def test_find_pairs_like_this_in_jupyterlab(browser):
+def _check_find_pairs_like_this(page):
     "The explorer with a `PairSearch` (08_widgets): moving A's x slider changes the strip of nearest gallery pairs."
+    like = page.locator('img.csip-like').first
+    like.wait_for(state='visible', timeout=30_000)
+    widget = page.locator('.jp-OutputArea-output').filter(has=page.locator('img.csip-like')).first
+    status = widget.locator('.csip-status').first
+    like.scroll_into_view_if_needed()
+    src0, shot0 = like.get_attribute('src'), like.screenshot()
+    assert like.evaluate('el => el.naturalWidth') > 300, 'the strip of nearest pairs is not drawn'
+    handle = widget.locator('.csip-a-x .noUi-handle').first
+    handle.focus()
+    for _ in range(12): handle.press('ArrowLeft')
+    page.wait_for_function('([el, s]) => el.getAttribute("src") !== s', arg=[like.element_handle(), src0],
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(_shot_name('jupyterlab', 'find_pairs_like_this')), full_page=False)
+    assert like.screenshot() != shot0, 'the nearest pairs look the same after moving the slider'
+    assert 'nearest pairs' in status.inner_text(), f'status does not time the search: {status.inner_text()!r}'
+
+
+def test_widgets_in_jupyterlab(browser):
+    "08_widgets run from JupyterLab's Run menu: the explorer follows its slider, and so does its \"find pairs like this\"."
     with _lab_notebook(browser, WIDGETS_NB) as (page, errors):
-        like = page.locator('img.csip-like').first
-        like.wait_for(state='visible', timeout=30_000)
-        widget = page.locator('.jp-OutputArea-output').filter(has=page.locator('img.csip-like')).first
-        status = widget.locator('.csip-status').first
-        like.scroll_into_view_if_needed()
-        src0, shot0 = like.get_attribute('src'), like.screenshot()
-        assert like.evaluate('el => el.naturalWidth') > 300, 'the strip of nearest pairs is not drawn'
-        handle = widget.locator('.csip-a-x .noUi-handle').first
+        banner = page.locator('img.csip-banner').first
+        banner.wait_for(state='visible', timeout=30_000)
+        status = page.locator('.csip-status').first
+        page.screenshot(path=str(_shot_name('jupyterlab', 'after_run_all')), full_page=False)
+        banner.scroll_into_view_if_needed()
+        src0, shot0, status0 = banner.get_attribute('src'), banner.screenshot(), status.inner_text()
+        # move object A's x slider with the keyboard: focus its handle, press the left arrow
+        handle = page.locator('.csip-a-x .noUi-handle').first
         handle.focus()
-        for _ in range(12): handle.press('ArrowLeft')
-        page.wait_for_function('([el, s]) => el.getAttribute("src") !== s', arg=[like.element_handle(), src0],
+        for _ in range(8): handle.press('ArrowLeft')
+        page.wait_for_function('([el, s]) => el.getAttribute("src") !== s', arg=[banner.element_handle(), src0],
                                timeout=30_000)
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(_shot_name('jupyterlab', 'find_pairs_like_this')), full_page=False)
-        assert like.screenshot() != shot0, 'the nearest pairs look the same after moving the slider'
-        assert 'nearest pairs' in status.inner_text(), f'status does not time the search: {status.inner_text()!r}'
+        page.wait_for_timeout(500)   # let the last of the eight updates arrive
+        shot1, status1 = banner.screenshot(), status.inner_text()
+        page.screenshot(path=str(_shot_name('jupyterlab', 'after_slider')), full_page=False)
+        assert shot1 != shot0, 'the explorer picture looks the same after moving the slider'
+        assert status1 != status0 and 'redraw' in status1, f'status did not follow the slider: {status0!r} -> {status1!r}'
+        _check_find_pairs_like_this(page)
         assert not errors, f'page errors in JupyterLab: {errors}'
