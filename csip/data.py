@@ -629,9 +629,7 @@ class PairImageDataset(torch.utils.data.Dataset):
     def image(self, i:int) -> torch.Tensor:
         "The prepared image tensor of pair `i`."
         p = self.pairs[i]
-        try: im = open_image(p.image_path)
-        except FileNotFoundError: raise FileNotFoundError(f"image {p.image_path} not found (pair {p.pair_id})") from None
-        with im:
+        with open_image(p.image_path, f"pair {p.pair_id}") as im:
             if im.size != (p.width, p.height):
                 raise ValueError(f"image {p.image_path} is {im.size[0]}x{im.size[1]}, pair {p.pair_id} says {p.width}x{p.height}")
             ma, mb = pair_masks(p)
