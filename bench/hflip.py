@@ -18,7 +18,8 @@ import numpy as np, torch
 from csip.data import PairImageDataset
 from csip.scenes import SceneConfig
 from csip.train import train, load_trained_model
-from csip.quickstart import PRESETS, prepare_training_data, evaluation_sets, pair_banners, evaluate_backbone
+from csip.quickstart import PRESETS, prepare_training_data, suite_config
+from csip.evaluate.suite import load_datasets, pair_banners, pair_features, evaluate_features
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--out', default='/tmp/csip_hflip'); p.add_argument('--n_train', type=int, default=800)
@@ -30,7 +31,7 @@ cfg = replace(base, scenes=replace(base.scenes, n_train=a.n_train), train=replac
               workers=0)
 run, t0 = Path(a.out), time.time()
 paths, pairs, banners = prepare_training_data(cfg, run)
-sets = evaluation_sets(paths); ub = pair_banners(sets['unrel'], cfg)
+sets, _ = load_datasets(paths['spatialsense'], paths['unrel'], paths['gqa']); ub = pair_banners(sets['unrel'], cfg.cache)
 print(f'{len(pairs)} training pairs, data ready in {time.time() - t0:.0f} s')
 rows = {}
 for seed in a.seeds:
@@ -40,8 +41,9 @@ for seed in a.seeds:
                               hflip=h, seed=seed)
         t = time.time(); out = run/f'csip_hflip{h}_seed{seed}'
         train(tc, ds, out, resume=(out/'checkpoint.pt').exists(), workers=0, progress=False, tensorboard=False)
-        res = evaluate_backbone(load_trained_model(out/'checkpoint.pt').image_encoder.eval(), sets, ub, cfg,
-                                tc.encoder.image_size, cfg.marker)
+        backbone = load_trained_model(out/'checkpoint.pt').image_encoder.eval()
+        res = evaluate_features(lambda name, ps: pair_features(backbone, ps, tc.encoder.image_size, cfg.marker),
+                                sets, ub, suite_config(cfg))
         rows.setdefault(h, []).append(res['metrics'])
         means = {k: round(float(np.mean(v)), 3) for k, v in res['metrics'].items()}
         print(f'hflip {h} seed {seed}: {time.time() - t:.0f} s', means)

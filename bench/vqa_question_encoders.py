@@ -13,17 +13,18 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np
 from csip.scenes import make_default_scenes, scene_paths
-from csip.quickstart import PRESETS, evaluation_sets, pair_banners
+from csip.quickstart import PRESETS
+from csip.evaluate.suite import load_datasets, pair_banners
 from csip.evaluate.vqa import vqa_benchmark, yes_no_questions
 
 def vqa_sets(paths, cfg):
-    "`{'train': (banners, questions, answers, types), 'test': ...}` of the yes/no questions that name their pair."
-    sets, out = evaluation_sets(paths), {}
-    for split in ('train', 'test'):
+    "`{'train': (banners, questions, answers, types), 'val': ...}` of the yes/no questions that name their pair."
+    (sets, _), out = load_datasets(gqa=paths['gqa']), {}
+    for split in ('train', 'val'):
         questions, pairs = sets['gqa'][split]
         by_id = {p.pair_id: p for p in pairs}
         qs = yes_no_questions(questions)
-        x = pair_banners([by_id[q.pair_id] for q in qs], cfg).reshape(len(qs), -1)
+        x = pair_banners([by_id[q.pair_id] for q in qs], cfg.cache).reshape(len(qs), -1)
         out[split] = (x, [q.question for q in qs], [q.answer for q in qs], [q.detailed for q in qs])
     return out
 
@@ -35,10 +36,10 @@ def main():
     cfg = PRESETS['cpu']
     paths = scene_paths(a.scenes) if a.scenes else make_default_scenes('data/generated/scenes', cfg.scenes)
     data = vqa_sets(paths, cfg)
-    print(f"yes/no questions: train {len(data['train'][1])}, test {len(data['test'][1])} "
-          f"({len(set(data['test'][1]))} distinct)")
+    print(f"yes/no questions: train {len(data['train'][1])}, val {len(data['val'][1])} "
+          f"({len(set(data['val'][1]))} distinct)")
     for features in ('banners', 'zeros'):
-        tr, te = data['train'], data['test']
+        tr, te = data['train'], data['val']
         if features == 'zeros': tr, te = (np.zeros_like(tr[0]), *tr[1:]), (np.zeros_like(te[0]), *te[1:])
         for encoder in ('trained', 'minilm'):
             t0 = time.time()
