@@ -18,16 +18,16 @@ from .scenes import (SHAPES, PREDICATES, COLOURS, TEXTURES, shape_outline, polyg
                          object_texture, object_geometry, relations)
 from .data import (ObjectRef, Pair, PairImageDataset, atomic_write, write_json, read_json, load_spatialsense,
                        load_unrel)
-from .forces import force_banners
-from .cache import CacheConfig, banner_masks
+from .cache import CacheConfig
 from .train import TrainConfig, load_checkpoint, load_trained_model
 from .evaluate.relations import (extract_features, classification_metrics, pair_arrays, relation_recognition,
                                      train_probe, predict_logits, ProbeConfig)
 from .evaluate.retrieval import l2_normalize, ndcg_from_gains
+from .evaluate.suite import banners_of_pairs, pair_features
 
 # %% auto #0
 __all__ = ['GEOMETRIC_PREDICATES', 'MODES', 'Blob', 'blob_masks', 'contact_distance', 'arrange', 'configuration', 'random_blob',
-           'random_configuration', 'predicate_prototypes', 'mask_object', 'masks_pair', 'pair_banners', 'PromptModel',
+           'random_configuration', 'predicate_prototypes', 'mask_object', 'masks_pair', 'PromptModel',
            'class_embeddings', 'prompt_embeddings', 'few_shot_embeddings', 'fit_thresholds', 'zero_shot_recognition',
            'geometric_pairs', 'recognition_report', 'cross_modal_ndcg', 'retrieval_report', 'HardNegativeConfig',
            'describe', 'hard_negative_set', 'hard_negative_paths', 'write_hard_negatives', 'HardNegativeSet',
@@ -151,11 +151,6 @@ def masks_pair(A:np.ndarray, B:np.ndarray, pair_id:str='drawn', image_path:str='
     return Pair(pair_id, 'prompts', image_path, w, h, mask_object(A, categories[0]), mask_object(B, categories[1]),
                 predicate, label)
 
-def pair_banners(pairs, cache:CacheConfig) -> np.ndarray:
-    "Force banners `(N, n_r, n_dirs)` float32 of `pairs`, with the cache's banner configuration and mask policy."
-    masks = [banner_masks(p, cache.max_side) for p in pairs]
-    return np.asarray(force_banners([a for a, _ in masks], [b for _, b in masks], **cache.banner.asdict()), np.float32)
-
 # %% ../nbs/10_prompts.ipynb #98736dd7
 class PromptModel:
     "A trained C-SIP model with its banner configuration (`cache`) and image preparation (`marker`, the image size)."
@@ -197,7 +192,7 @@ class PromptModel:
         return F.normalize(self.model.image_head(f), dim=-1).cpu().numpy()
 
     def encode_pairs(self, pairs) -> np.ndarray: return self.embed_features(self.features(pairs))
-    def encode_pair_banners(self, pairs) -> np.ndarray: return self.encode_banners(pair_banners(pairs, self.cache))
+    def encode_pair_banners(self, pairs) -> np.ndarray: return self.encode_banners(banners_of_pairs(pairs, self.cache))
     def encode_masks(self, A, B) -> np.ndarray:
         "The banner embedding `(embed_dim,)` of one drawn configuration (two bool masks of one canvas)."
         return self.encode_pair_banners([masks_pair(A, B)])[0]
@@ -538,7 +533,6 @@ def prompt_evaluation(pm:PromptModel, scenes:dict, hard_negatives:list, baseline
     """Zero-shot, probe, retrieval and hard-negative metrics of `pm` and the baselines on `scenes` (`scene_paths`);
     for C-SIP also the other class embeddings (`few-shot`: `few_shot_k` training banners; `box prompts`: prototypes of
     boxes only; `image class-mean`: image-tower means, no banner tower at all) -> `{model: {metric: value}}`."""
-    from csip.evaluate.suite import pair_features
     ss, root = scenes['spatialsense_annotations'], scenes['spatialsense'] / 'images'
     tr, te = load_spatialsense(ss, root, 'train'), load_spatialsense(ss, root, 'test')
     unrel, _ = load_unrel(scenes['unrel'])
@@ -564,7 +558,7 @@ def prompt_evaluation(pm:PromptModel, scenes:dict, hard_negatives:list, baseline
     out = {'C-SIP': csip}
     feats = {name: (lambda ps, b=b, s=s, m=m: pair_features(b, ps, s, m))
              for name, (b, s, m) in (baselines or {}).items()}
-    feats['force banner (reference)'] = lambda ps: pair_banners(ps, pm.cache).reshape(len(ps), -1)
+    feats['force banner (reference)'] = lambda ps: banners_of_pairs(ps, pm.cache).reshape(len(ps), -1)
     for name, f in feats.items():
         out[name] = hard_negative_accuracy(probe_set_scores(f, tr, hard_negatives, probe=probe), hard_negatives)
     out['chance'] = {'hard-negative accuracy': 1 / len(hard_negatives[0].pairs)}

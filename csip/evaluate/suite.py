@@ -27,9 +27,10 @@ from .vqa import vqa_benchmark, yes_no_questions, VQAConfig
 # %% auto #0
 __all__ = ['METRICS', 'GQA_FOLDERS', 'SuiteConfig', 'gqa_files', 'subset_questions', 'load_datasets', 'Candidate', 'file_digest',
            'random_candidate', 'banner_candidate', 'backbone_candidate', 'model_candidate', 'parse_models',
-           'pair_features', 'pair_banners', 'cached_features', 'candidate_features', 'evaluate_features', 'merge_seeds',
-           'mean_std', 'metric_names', 'results_table', 'dataset_lines', 'per_predicate_table', 'evaluation_report',
-           'sets_digest', 'cached_evaluation', 'results_json', 'evaluate_models', 'csip_evaluate']
+           'pair_features', 'banners_of_pairs', 'pair_banners', 'cached_features', 'candidate_features',
+           'evaluate_features', 'merge_seeds', 'mean_std', 'metric_names', 'results_table', 'dataset_lines',
+           'per_predicate_table', 'evaluation_report', 'sets_digest', 'cached_evaluation', 'results_json',
+           'evaluate_models', 'csip_evaluate']
 
 # %% ../../nbs/07b_evaluate.ipynb #d9254653
 @dataclass(frozen=True)
@@ -231,13 +232,14 @@ def pair_features(backbone, pairs, image_size, marker='masks', workers=0, device
         return extract_features(backbone.to(device or 'cpu'), loader, device=device)
     return _once_per_pair(run, pairs)
 
+def banners_of_pairs(pairs, cache:CacheConfig=CacheConfig()) -> np.ndarray:
+    "Force banners `(N, n_r, n_dirs)` float32, one per pair, with a banner cache's configuration and mask policy."
+    masks = [banner_masks(p, cache.max_side) for p in pairs]
+    return np.asarray(force_banners([a for a, _ in masks], [b for _, b in masks], **cache.banner.asdict()), np.float32)
+
 def pair_banners(pairs, cache:CacheConfig=CacheConfig()) -> np.ndarray:
-    "Force banners `(N, n_r, n_dirs)` of `pairs`, with a banner cache's configuration and mask policy."
-    def compute(unique):
-        masks = [banner_masks(p, cache.max_side) for p in unique]
-        banners = force_banners([a for a, _ in masks], [b for _, b in masks], **cache.banner.asdict())
-        return np.asarray(banners, np.float32)
-    return _once_per_pair(compute, pairs)
+    "`banners_of_pairs`, computed once per distinct (image, A box, B box): the evaluation sets' objects are boxes."
+    return _once_per_pair(lambda unique: banners_of_pairs(unique, cache), pairs)
 
 def cached_features(folder, name:str, key:dict, pairs, compute) -> np.ndarray:
     """`compute(pairs)`, saved as `folder/<name>.npy` with its key in `folder/<name>.json`; read back, not recomputed,
