@@ -19,7 +19,7 @@ from .scenes import (SHAPES, PREDICATES, COLOURS, TEXTURES, shape_outline, polyg
 from .data import (ObjectRef, Pair, PairImageDataset, atomic_write, write_json, read_json, load_spatialsense,
                        load_unrel)
 from .cache import CacheConfig
-from .train import TrainConfig, load_checkpoint, load_trained_model
+from .train import TrainConfig, model_from_state, trained_state
 from .evaluate.relations import (extract_features, classification_metrics, pair_arrays, relation_recognition,
                                      train_probe, predict_logits, ProbeConfig)
 from .evaluate.retrieval import l2_normalize, ndcg_from_gains
@@ -165,9 +165,11 @@ class PromptModel:
 
     @classmethod
     def from_checkpoint(cls, path, max_side:int|None=64, marker:str|None=None, device=None) -> 'PromptModel':
-        "The model of a `csip.train` checkpoint, with the `BannerConfig` it was trained with and grid side `max_side`."
-        banner = TrainConfig.from_dict(load_checkpoint(path)['config']).banner
-        return cls(load_trained_model(path, device), CacheConfig(banner=banner, max_side=max_side), marker, device)
+        """The model of a `csip.train` checkpoint or exported folder, with the `BannerConfig` it was trained with and
+        grid side `max_side`."""
+        config, weights = trained_state(path)
+        model = model_from_state(config, weights, path).to(device or 'cpu')
+        return cls(model, CacheConfig(banner=config.banner, max_side=max_side), marker, device)
 
     @torch.no_grad()
     def encode_banners(self, banners) -> np.ndarray:

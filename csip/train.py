@@ -21,9 +21,9 @@ from .data import atomic_write, script_errors
 __all__ = ['METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
            'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed',
            'autocast_context', 'make_optimizer', 'lr_factor', 'check_training_setup', 'save_checkpoint', 'rng_state',
-           'set_rng_state', 'load_checkpoint', 'convert_checkpoint', 'model_from_state', 'load_trained_model',
-           'MetricsLog', 'read_metrics', 'forward_loss', 'train', 'distributed_loss_and_grads', 'cache_dataset',
-           'make_dataset', 'csip_train', 'evaluate_batches']
+           'set_rng_state', 'load_checkpoint', 'convert_checkpoint', 'model_from_state', 'trained_state',
+           'load_trained_model', 'MetricsLog', 'read_metrics', 'forward_loss', 'train', 'distributed_loss_and_grads',
+           'cache_dataset', 'make_dataset', 'csip_train', 'evaluate_batches']
 
 # %% ../nbs/04_train.ipynb #3ed4bf8c
 @dataclass(frozen=True)
@@ -322,14 +322,18 @@ def model_from_state(config:TrainConfig, weights:dict, source) -> CSIPModel:
     model.config = config.encoder
     return model.eval()
 
-def load_trained_model(path, device=None) -> CSIPModel:
-    "The `CSIPModel` of a training checkpoint or of a folder written by `csip.export.csip_export`, in eval mode."
+def trained_state(path) -> tuple[TrainConfig, dict]:
+    "`(TrainConfig, weights)` of a training checkpoint or of a folder written by `csip.export.csip_export`."
     path = Path(path)
     if path.is_dir():
         from csip.export import read_exported        # csip.export imports this module
-        config, weights = read_exported(path)
-    else:
-        ck = load_checkpoint(path); config, weights = TrainConfig.from_dict(ck['config']), ck['model']
+        return read_exported(path)
+    ck = load_checkpoint(path)
+    return TrainConfig.from_dict(ck['config']), ck['model']
+
+def load_trained_model(path, device=None) -> CSIPModel:
+    "The `CSIPModel` of a training checkpoint or of a folder written by `csip.export.csip_export`, in eval mode."
+    config, weights = trained_state(path)
     return model_from_state(config, weights, path).to(device or 'cpu')
 
 # %% ../nbs/04_train.ipynb #c371b80e
