@@ -14,15 +14,15 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
 from .forces import BannerConfig, force_banners
-from .data import (ObjectRef, Pair, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig,
-                       atomic_write, script_errors)
+from .data import (ObjectRef, Pair, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig)
+from .utils import atomic_write, script_errors, dist_env
 
 # %% auto #0
 __all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'DATA_FORMATS', 'EmptyMaskError', 'CacheConfig', 'pair_grid',
            'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256', 'make_manifest', 'read_manifest',
-           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'dist_env',
-           'ChunkMasks', 'CacheRun', 'compute_banners', 'BannerCache', 'default_image_dir', 'pair_source',
-           'source_pairs', 'banners_command', 'csip_banners', 'training_pairs', 'CacheRows', 'open_caches']
+           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'ChunkMasks',
+           'CacheRun', 'compute_banners', 'BannerCache', 'default_image_dir', 'pair_source', 'source_pairs',
+           'banners_command', 'csip_banners', 'training_pairs', 'CacheRows', 'open_caches']
 
 # %% ../nbs/02b_cache.ipynb #19ee227d
 MASK_POLICY = 'union-box, centre-sampled at max_side, any-coverage fallback (v1)'
@@ -170,11 +170,6 @@ def shard_ok(path:Path, n:int, banner_shape) -> bool:
 def write_shard(path:Path, banners:np.ndarray):
     "Write a shard atomically (`atomic_write`: a shard that exists is complete)."
     atomic_write(path, lambda f: np.save(f, np.ascontiguousarray(banners, dtype=np.float32)))
-
-def dist_env() -> tuple[int, int, int]:
-    "`(rank, world_size, local_rank)` from the environment `torchrun` sets; `(0, 1, 0)` outside it."
-    get = lambda k, d: int(os.environ.get(k, d))
-    return get('RANK', 0), get('WORLD_SIZE', 1), get('LOCAL_RANK', 0)
 
 # %% ../nbs/02b_cache.ipynb #68ab1caa
 class ChunkMasks(torch.utils.data.Dataset):

@@ -15,15 +15,16 @@ from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 import scipy.io
 from fastcore import script as fastcore_script
+from .utils import read_json
 
 # %% auto #0
 __all__ = ['BOX_TOL_PX', 'BOX_TOL_FRAC', 'SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A',
            'TINT_B', 'TINT_ALPHA', 'ObjectRef', 'Pair', 'box_mask', 'object_mask', 'pair_masks', 'RecordError',
-           'Records', 'Skips', 'read_json', 'check_bbox', 'check_image', 'check_folder', 'open_image', 'atomic_write',
-           'write_json', 'on_command_line', 'script_errors', 'PairSamplingConfig', 'coco_objects', 'sample_image_pairs',
-           'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'UnRelQuery',
-           'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry',
-           'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset', 'make_loader']
+           'Records', 'Skips', 'check_bbox', 'check_image', 'check_folder', 'open_image', 'PairSamplingConfig',
+           'coco_objects', 'sample_image_pairs', 'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box',
+           'load_spatialsense', 'UnRelQuery', 'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa',
+           'union_box', 'crop_geometry', 'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset',
+           'make_loader']
 
 # %% ../nbs/02_data.ipynb #83195d5d
 @dataclass(frozen=True)
@@ -110,16 +111,6 @@ class Skips:
                           stacklevel=3)
 
 # %% ../nbs/02_data.ipynb #0a903014
-def read_json(path):
-    "Parse the JSON file at `path`; `ValueError` naming the file, line and column when it is malformed."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: file not found")
-    try:
-        with open(path, 'rb') as f: return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno} (char {e.pos}): {e.msg}") from None
-    except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 JSON ({e})") from None
-
 def check_bbox(bbox, width, height, where:str) -> tuple:
     """An xyxy `bbox` of a `width` x `height` image as floats, clipped to the image when it pokes out by at most
     `max(BOX_TOL_PX, BOX_TOL_FRAC * side)`; otherwise a `RecordError` naming `where`."""
@@ -150,44 +141,6 @@ def open_image(path, where:str|None=None) -> Image.Image:
     try: return Image.open(path)
     except FileNotFoundError: raise FileNotFoundError(f"image {path} not found{at}") from None
     except UnidentifiedImageError: raise ValueError(f"image {path}: not an image file PIL can read{at}") from None
-
-def atomic_write(path, data) -> Path:
-    "Write `data` (bytes, str, or a function given the open binary file) to `path` atomically: temporary file, fsync, rename."
-    path = Path(path); tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            if callable(data): data(f)
-            else: f.write(data.encode() if isinstance(data, str) else data)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
-
-def _json_plain(o):
-    "numpy arrays and scalars as lists and numbers, paths as strings; anything else is an error, not a silent `str`."
-    if hasattr(o, 'tolist'): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serializable")
-
-def write_json(path, obj, **dumps_kwargs) -> Path:
-    "`atomic_write` of `obj` as JSON (numpy arrays and scalars become lists and numbers); `dumps_kwargs` go to `json.dumps`."
-    return atomic_write(path, json.dumps(obj, default=_json_plain, **dumps_kwargs))
-
-# %% ../nbs/02_data.ipynb #e5fb6d23
-def on_command_line(prog:str) -> bool:
-    "True while fastcore's `call_parse` runs the console script `prog` from a parsed command line (not a call from Python)."
-    return getattr(fastcore_script._cli_func.get(), '__name__', None) == prog
-
-@contextmanager
-def script_errors(prog:str,           # the console script's name (its function's name), printed before the message
-                  debug:bool=False):  # raise with the full traceback instead
-    "On the command line, a user's mistake (`ValueError`, `OSError`, `KeyError`) prints `prog: error: ...` and exits 2."
-    try: yield
-    except (ValueError, OSError, KeyError) as e:
-        if debug or not on_command_line(prog): raise
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f'{prog}: error: {message}', file=sys.stderr)
-        raise SystemExit(2) from None
 
 # %% ../nbs/02_data.ipynb #c967997a
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from fastcore.script import call_parse, store_true
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save as safetensors_bytes
 import csip
-from .data import atomic_write, write_json, script_errors
+from .utils import atomic_write, write_json, script_errors
 from .train import TrainConfig, load_checkpoint, model_from_state
 
 # %% auto #0

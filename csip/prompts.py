@@ -16,8 +16,8 @@ from pycocotools import mask as mask_utils
 from tqdm.auto import tqdm
 from .scenes import (SHAPES, PREDICATES, COLOURS, TEXTURES, shape_outline, polygon_mask, background,
                          object_texture, object_geometry, relations)
-from .data import (ObjectRef, Pair, PairImageDataset, atomic_write, write_json, read_json, load_spatialsense,
-                       load_unrel)
+from .data import ObjectRef, Pair, PairImageDataset, load_spatialsense, load_unrel
+from .utils import atomic_write, write_json, read_json
 from .cache import CacheConfig
 from .train import TrainConfig, model_from_state, trained_state
 from .evaluate.relations import (extract_features, classification_metrics, pair_arrays, relation_recognition,

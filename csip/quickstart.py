@@ -14,8 +14,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse, store_true
 from .scenes import SceneConfig, make_default_scenes, GQA_PREDICATE
-from .data import (PairSamplingConfig, PairImageDataset, load_coco_pairs, SPATIALSENSE_PREDICATES, read_json,
-                       write_json, script_errors)
+from .data import (PairSamplingConfig, PairImageDataset, load_coco_pairs, SPATIALSENSE_PREDICATES)
+from .utils import read_json, write_json, script_errors
 from .cache import CacheConfig, compute_banners, BannerCache
 from .encoders import EncoderConfig, build_model
 from .train import TrainConfig, train, load_trained_model, read_metrics, save_checkpoint

@@ -18,7 +18,7 @@ import scipy.io
 from pycocotools import mask as mask_utils
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
-from .data import atomic_write, write_json
+from .utils import atomic_write, write_json
 
 # %% auto #0
 __all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'SCENES_LAYOUT',

@@ -15,7 +15,7 @@ import torch.distributed as dist
 from fastcore.script import call_parse, Param, store_true
 from .encoders import EncoderConfig, build_model, check_encoder_config, CSIPModel
 from .forces import BannerConfig, force_banners
-from .data import atomic_write, script_errors
+from .utils import atomic_write, script_errors, dist_env
 
 # %% auto #0
 __all__ = ['METRICS', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
@@ -180,7 +180,7 @@ class DistInfo:
 
 def setup_distributed(device=None) -> DistInfo:
     "Start the process group from torchrun's environment variables (if any) and choose the device."
-    world = int(os.environ.get('WORLD_SIZE', 1)); rank = int(os.environ.get('RANK', 0)); local = int(os.environ.get('LOCAL_RANK', 0))
+    rank, world, local = dist_env()
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
     device = torch.device(device)
     if device.type == 'cuda':

@@ -18,7 +18,7 @@ from IPython.display import display
 
 from .forces import force_banner, force_banners, BannerConfig, DEFAULT_RS
 from .scenes import shape_outline, polygon_mask, SHAPES
-from .evaluate.relations import cpu_threads
+from .utils import cpu_threads
 from .evaluate.retrieval import l2_normalize
 
 # %% auto #0

@@ -11,22 +11,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from ..data import SPATIALSENSE_PREDICATES   # the 9 predicates, owned by csip.data
+from ..utils import cpu_threads
 
 # %% auto #0
-__all__ = ['AUTHORS_PROBE', 'cpu_threads', 'extract_features', 'encode_labels', 'pair_arrays', 'ProbeConfig', 'MLPProbe',
-           'check_features', 'fit_probe', 'train_probe', 'predict_logits', 'topk_accuracy', 'confusion_matrix',
-           'classification_metrics', 'evaluate_probe', 'synthetic_classes', 'plot_confusion', 'train_triplet_probe',
-           'triplet_scores', 'evaluate_triplet_probe', 'over_seeds', 'format_mean_std', 'relation_recognition']
+__all__ = ['AUTHORS_PROBE', 'extract_features', 'encode_labels', 'pair_arrays', 'ProbeConfig', 'MLPProbe', 'check_features',
+           'fit_probe', 'train_probe', 'predict_logits', 'topk_accuracy', 'confusion_matrix', 'classification_metrics',
+           'evaluate_probe', 'synthetic_classes', 'plot_confusion', 'train_triplet_probe', 'triplet_scores',
+           'evaluate_triplet_probe', 'over_seeds', 'format_mean_std', 'relation_recognition']
 
 # %% ../../nbs/05_eval_relations.ipynb #06dca908
-@contextmanager
-def cpu_threads(n:int|None):
-    "Run the block with `torch.set_num_threads(n)` (None: unchanged), restoring the previous value afterwards."
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
-
 def extract_features(encoder:torch.nn.Module, data, device=None, batch_size:int=64, num_workers:int=0,
                      threads:int|None=None) -> np.ndarray:
     "Run `encoder` on every item of `data` (Dataset whose items start with an image tensor, or DataLoader) -> `(N, D)` float32; `threads`: CPU threads (None: unchanged)."

@@ -14,8 +14,8 @@ import torch
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, store_true
 from ..forces import force_banners
-from ..data import (PairImageDataset, load_spatialsense, load_unrel, load_gqa, SPATIALSENSE_PREDICATES, read_json,
-                       write_json, atomic_write, script_errors, on_command_line)
+from ..data import (PairImageDataset, load_spatialsense, load_unrel, load_gqa, SPATIALSENSE_PREDICATES)
+from ..utils import read_json, write_json, atomic_write, script_errors, on_command_line
 from ..cache import CacheConfig, banner_masks
 from ..encoders import EncoderConfig, IMAGE_ENCODERS, image_encoder_builder, build_model, _timm
 from ..train import load_trained_model

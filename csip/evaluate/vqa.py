@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ..data import atomic_write
-from .relations import cpu_threads, over_seeds, check_features
+from ..utils import atomic_write, cpu_threads
+from .relations import over_seeds, check_features
 
 # %% auto #0
 __all__ = ['PAD', 'UNK', 'MINILM_PACKAGE', 'QUESTION_ENCODERS', 'tokenize', 'build_vocab', 'encode_questions', 'encode_answers',
