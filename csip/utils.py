@@ -11,7 +11,7 @@ import torch
 from fastcore import script as fastcore_script
 
 # %% auto #0
-__all__ = ['atomic_write', 'write_json', 'read_json', 'cpu_threads', 'dist_env', 'on_command_line', 'script_errors',
+__all__ = ['SET_FLAG', 'atomic_write', 'write_json', 'read_json', 'cpu_threads', 'dist_env', 'on_command_line', 'script_errors',
            'flat_fields', 'get_field', 'set_field', 'override', 'read_config', 'from_plain', 'config_in',
            'script_config', 'flag_mismatches']
 
@@ -212,6 +212,9 @@ def config_in(d:dict,            # a dict read by `read_config`
     raise ValueError(f"{source}: holds no {cls.__name__} (fields {', '.join(sorted(names))})")
 
 # %% ../nbs/00_utils.ipynb #9ae7e4e2
+SET_FLAG = fastcore_script.Param("dotted.field=value: change one field of the configuration (repeatable)", str,
+                                 action='append')   # annotate a script's `set` parameter with it: `set:SET_FLAG=None`
+
 def script_config(from_flags,          # the configuration the script's plain flags build
                   default,             # the same with every flag at its default (the dataclass defaults)
                   config:str|None=None,# --config: a file `read_config` reads, used instead of the flags
