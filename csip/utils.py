@@ -13,7 +13,7 @@ from fastcore import script as fastcore_script
 # %% auto #0
 __all__ = ['SET_FLAG', 'atomic_write', 'write_json', 'read_json', 'cpu_threads', 'dist_env', 'on_command_line', 'script_errors',
            'flat_fields', 'get_field', 'set_field', 'override', 'read_config', 'from_plain', 'config_in',
-           'script_config', 'flag_mismatches']
+           'script_config', 'flag_mismatches', 'data_specs']
 
 # %% ../nbs/00_utils.ipynb #b50ebb9e
 def atomic_write(path,  # the file to (over)write
@@ -239,3 +239,17 @@ def flag_mismatches(script,        # a console script's function (`call_parse`-w
     params = inspect.signature(script).parameters
     return [f"{k}={params[k].default!r} but {type(default).__name__}.{v}={get_field(default, v)!r}"
             for k, v in flags.items() if params[k].default != get_field(default, v)]
+
+# %% ../nbs/00_utils.ipynb #43031107
+def data_specs(spec:str,           # '<kind>:<where>[,<kind>:<where>...]'
+               kinds:tuple,        # the kinds the script takes
+               flag:str='--data'   # names the flag in errors
+              ) -> list:
+    "`[(kind, where), ...]` of a dataset spec; an unknown kind or an empty `where` is an error naming the flag."
+    out = []
+    for item in (s.strip() for s in spec.split(',')):
+        kind, sep, where = item.partition(':')
+        if not sep or kind not in kinds or not where:
+            raise ValueError(f"{flag} {spec!r}: {item!r} is not <kind>:<where> with a kind among {', '.join(kinds)}")
+        out.append((kind, where))
+    return out
