@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from csip.encoders import EncoderConfig, build_model, FBannerCNN
-from csip.train import (TrainConfig, SyntheticPairs, DeviceBatches, train, read_metrics, forward_loss,
-                        make_optimizer, autocast_context)
+from csip.train import (TrainConfig, SyntheticPairs, DeviceBatches, train_csip, read_metrics, forward_loss,
+                        build_optimizer, autocast_context)
 
 TIMM_NAMES = {'vit_b16': 'vit_base_patch16_224', 'vit_s16': 'vit_small_patch16_224', 'vit_tiny': 'vit_tiny_patch16_224'}
 
@@ -84,7 +84,7 @@ def bench_towers(cfg, a, device, banner_only=False):
     cuda = device.type == 'cuda'
     if cuda: m = m.to(memory_format=torch.channels_last)
     fwd = torch.compile(m) if a.compile else m
-    opt = make_optimizer(m, cfg, device)
+    opt = build_optimizer(m, cfg, device)
     x = torch.randint(0, 256, (a.batch_size, 5, a.image_size, a.image_size), dtype=torch.uint8, device=device)
     if cuda: x = x.contiguous(memory_format=torch.channels_last)
     b = torch.rand(a.batch_size, 17, 180, device=device)
@@ -104,7 +104,7 @@ def bench_loop(cfg, ds, a, device, workers):
                       log_every=math.gcd(a.warmup, a.steps) if a.warmup else a.steps, checkpoint_every=10**9,
                       compile=a.compile, warmup_steps=1)
     with tempfile.TemporaryDirectory() as d:
-        train(cfg, ds, d, device=device, workers=workers, progress=False, tensorboard=False)
+        train_csip(cfg, ds, d, device=device, workers=workers, progress=False, tensorboard=False)
         m = read_metrics(d)
     keep = m['step'] > a.warmup
     steps = np.diff(m['step'], prepend=0)[keep]                                    # steps in each log interval

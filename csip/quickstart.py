@@ -25,8 +25,8 @@ from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, 
                                  evaluate_models, results_table, results_json)
 
 # %% auto #0
-__all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'SemanticModel',
-           'train_csip', 'train_semantic', 'openclip_candidate', 'predicate_ceiling', 'suite_config',
+__all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'csip_backbone',
+           'semantic_config', 'semantic_backbone', 'openclip_candidate', 'predicate_ceiling', 'suite_config',
            'quickstart_models', 'plot_training', 'plot_tsne', 'plot_retrieval_examples', 'write_report', 'show_report',
            'run_quickstart', 'csip_quickstart']
 
@@ -108,46 +108,44 @@ def training_data(cfg:QuickstartConfig, pairs, banners):
     return InMemoryPairs(dataset(), cfg.workers)
 
 # %% ../nbs/09_quickstart.ipynb #b7263576
-class SemanticModel(torch.nn.Module):
-    "Image backbone of a C-SIP model plus two category classifiers (A and B)."
-    def __init__(self, encoder_config:EncoderConfig, n_categories:int):
-        super().__init__()
-        self.image_encoder = build_model(encoder_config).image_encoder
-        self.heads = torch.nn.Linear(self.image_encoder.feature_dim, 2 * n_categories)
-    def forward(self, x): return self.heads(self.image_encoder(x)).view(len(x), 2, -1)
+from .train import SemanticModel, train_csip, train_semantic, load_semantic_model
 
 def _loader_workers(cfg:QuickstartConfig) -> int: return 0 if cfg.in_memory else cfg.workers
 
-def train_csip(cfg:QuickstartConfig, data, run:Path, seed:int=0, device=None):
+def csip_backbone(cfg:QuickstartConfig,  # the run's configuration
+                  data,                  # training items `(uint8 image, banner, index)` (`training_data`)
+                  run:Path,              # the run folder
+                  seed:int=0,            # the backbone seed
+                  device=None):          # None: cuda if available
     "Train (or resume, or load) C-SIP with `seed` into `run/csip_seed<seed>` -> its image backbone."
     out = run / f'csip_seed{seed}'
-    train(replace(cfg.train, seed=seed), data, out, resume=(out / 'checkpoint.pt').exists(), device=device,
-          workers=_loader_workers(cfg))
+    train_csip(replace(cfg.train, seed=seed), data, out, resume=(out / 'checkpoint.pt').exists(), device=device,
+               workers=_loader_workers(cfg))
     return load_trained_model(out / 'checkpoint.pt').image_encoder.eval()
 
-def train_semantic(cfg:QuickstartConfig, pairs, data, run:Path, seed:int=0, device=None):
-    "Train (or load) the semantic baseline with `seed` on `data` (items `(image, banner, index)` of `pairs`) -> its image backbone."
-    path = run / f'semantic_seed{seed}.pt'
+def semantic_config(cfg:QuickstartConfig,  # the run's configuration
+                    seed:int=0,            # the backbone seed
+                   ) -> TrainConfig:
+    "The semantic baseline's run: C-SIP's model, batch, lr and decay; `semantic_epochs` at constant lr, no smoothing."
+    return replace(cfg.train, seed=seed, epochs=cfg.semantic_epochs, max_steps=None, schedule='constant',
+                   warmup_steps=0, label_smoothing=0.0, log_every=1)
+
+def semantic_backbone(cfg:QuickstartConfig,  # the run's configuration
+                      pairs,                 # the training pairs (their categories are the targets)
+                      data,                  # their items `(uint8 image, banner, index)` (`training_data`)
+                      run:Path,              # the run folder
+                      seed:int=0,            # the backbone seed
+                      device=None):          # None: cuda if available
+    "Train (or resume, or load) the semantic baseline with `seed` into `run/semantic_seed<seed>` -> its backbone."
+    out = run / f'semantic_seed{seed}'
     categories = sorted({p.subject.category for p in pairs} | {p.object.category for p in pairs})
-    torch.manual_seed(seed)
-    model = SemanticModel(cfg.train.encoder, len(categories))
-    if path.exists():
-        model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
-        return model.image_encoder.eval()
-    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu')); model.to(dev)
     index = {c: i for i, c in enumerate(categories)}
     targets = torch.tensor([[index[p.subject.category], index[p.object.category]] for p in pairs])
-    loader = torch.utils.data.DataLoader(data, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
-                                         generator=torch.Generator().manual_seed(seed), num_workers=_loader_workers(cfg))
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    log = []
-    for epoch in range(cfg.semantic_epochs):
-        for images, _, idx in loader:
-            loss = torch.nn.functional.cross_entropy(model(images.to(dev)).flatten(0, 1), targets[idx].flatten().to(dev))
-            opt.zero_grad(); loss.backward(); opt.step(); log.append(loss.item())
-        print(f'semantic baseline (seed {seed}): epoch {epoch + 1}/{cfg.semantic_epochs}, loss {np.mean(log[-len(loader):]):.3f}')
-    save_checkpoint(path, model.cpu().state_dict())
-    write_json(run / f'semantic_seed{seed}_loss.json', log, indent=1)
+    ck = train_semantic(semantic_config(cfg, seed), data, targets, len(categories), out, device=device,
+                        resume=(out / 'checkpoint.pt').exists(), workers=_loader_workers(cfg))
+    model = load_semantic_model(ck)
+    save_checkpoint(run / f'semantic_seed{seed}.pt', model.state_dict())     # the weights alone (csip.prompts)
+    write_json(run / f'semantic_seed{seed}_loss.json', read_metrics(out)['loss'].tolist(), indent=1)   # the report
     return model.image_encoder.eval()
 
 # %% ../nbs/09_quickstart.ipynb #0fb6c765
@@ -191,9 +189,9 @@ def quickstart_models(cfg:QuickstartConfig, pairs, data, run:Path, device=None) 
         print(f'backbone seed {seed}: training the semantic baseline and C-SIP on {len(pairs)} pairs')
         semantic, csip = run / f'semantic_seed{seed}.pt', run / f'csip_seed{seed}' / 'checkpoint.pt'
         models['random init'].append(random_candidate(enc, seed, cfg.marker))
-        trained = train_semantic(cfg, pairs, data, run, seed, device)
+        trained = semantic_backbone(cfg, pairs, data, run, seed, device)
         models['semantic'].append(backbone_candidate(f'semantic:{semantic}', trained, enc.image_size, cfg.marker, semantic))
-        models['C-SIP'].append(backbone_candidate(f'checkpoint:{csip}', train_csip(cfg, data, run, seed, device),
+        models['C-SIP'].append(backbone_candidate(f'checkpoint:{csip}', csip_backbone(cfg, data, run, seed, device),
                                                   enc.image_size, cfg.marker, csip))
     return models
 
