@@ -10,7 +10,7 @@ For each image encoder it times, after `--warmup` untimed steps, `--steps` steps
   towers    the C-SIP model (5-channel image tower + fbanner_cnn + heads + symmetric InfoNCE), tensors on the device:
             what C-SIP costs beyond the backbone, without any data loading;
   banner    the banner tower alone (forward + backward), to attribute the difference;
-  loop-dev  the real loop `csip.train.train` on a preprocessed uint8 cache held on the device (`DeviceBatches`):
+  loop-dev  the real loop `csip.train.train_csip` on a preprocessed uint8 cache held on the device (`DeviceBatches`):
             data loading included (one index_select per batch), metrics, lr schedule, logit-scale clamp;
   loop-cpu  the real loop fed by a DataLoader with `--workers` processes that build each crop on the CPU
             (`SyntheticPairs`: masks upsampled, coloured), pinned memory and non-blocking copies.
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from csip.encoders import EncoderConfig, build_model, FBannerCNN
+from csip.encoders import EncoderConfig, build_model
 from csip.train import (TrainConfig, SyntheticPairs, DeviceBatches, train_csip, read_metrics, forward_loss,
                         build_optimizer, autocast_context)
 
@@ -97,7 +97,7 @@ def bench_towers(cfg, a, device, banner_only=False):
 
 
 def bench_loop(cfg, ds, a, device, workers):
-    "Images/s of `csip.train.train` over the timed steps (the first `warmup` steps are one untimed log interval)."
+    "Images/s of `csip.train.train_csip` over the timed steps (the first `warmup` steps are one untimed log interval)."
     total = a.warmup + a.steps
     spe = len(ds) // cfg.batch_size
     cfg = TrainConfig(cfg.encoder, batch_size=cfg.batch_size, max_steps=total, epochs=math.ceil(total / spe) + 1,

@@ -615,6 +615,7 @@ def train_step(run:Run,                 # advanced by one step
         if run.objective.after_step is not None: run.objective.after_step(raw)
         return run.objective.metrics(raw, loss, output)
 
+# %% ../nbs/04_train.ipynb #c0ffee09
 def do_train(run:Run,                   # prepared (`prepare_run`) and maybe restored (`restore`)
              dataset,                   # items `(image, banner, index)`, or `DeviceBatches`
              out_dir,                   # checkpoint.pt, metrics.csv and tb/ go there
