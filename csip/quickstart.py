@@ -108,7 +108,8 @@ def training_data(cfg:QuickstartConfig, pairs, banners):
     return InMemoryPairs(dataset(), cfg.workers)
 
 # %% ../nbs/09_quickstart.ipynb #b7263576
-from .train import SemanticModel, train_csip, train_semantic, load_semantic_model
+from .train import train_csip, train_semantic, load_semantic_model
+from .train import SemanticModel  # noqa: F401 (csip.prompts imports it from csip.quickstart)
 
 def _loader_workers(cfg:QuickstartConfig) -> int: return 0 if cfg.in_memory else cfg.workers
 
