@@ -109,6 +109,7 @@ def _check_pair(A, B, index=None):
     if not B.any(): raise ValueError(f'mask B is empty{at}: a force histogram needs two non-empty objects')
     return A, B
 
+# %% ../nbs/00_forces.ipynb #623c5f98
 def force_histogram_reference(A,                       # (H, W) bool mask of the argument A
                               B,                       # (H, W) bool mask of the referent B
                               r:float=0.0,             # force type
