@@ -21,10 +21,10 @@ from tqdm.auto import tqdm
 from .utils import atomic_write, write_json, script_errors, script_config, SET_FLAG
 
 # %% auto #0
-__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'SCENES_LAYOUT',
-           'GQA_SPLIT', 'DEMO_SCENES', 'SceneConfig', 'shape_outline', 'polygon_mask', 'object_texture', 'background',
-           'render_scene', 'object_geometry', 'box_gap', 'mask_gap', 'directional', 'inside', 'on_top', 'in_front',
-           'next_to', 'relations', 'image_id_of', 'file_name_of', 'describe_scene', 'scene_paths',
+__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'GQA_SPLIT',
+           'SCENES_LAYOUT', 'DEMO_SCENES', 'SceneConfig', 'shape_outline', 'polygon_mask', 'object_texture',
+           'background', 'render_scene', 'object_geometry', 'box_gap', 'mask_gap', 'directional', 'inside', 'on_top',
+           'in_front', 'next_to', 'relations', 'image_id_of', 'file_name_of', 'describe_scene', 'scene_paths',
            'make_default_scenes', 'csip_scenes', 'demo_scenes']
 
 # %% ../nbs/01_scenes.ipynb #0be1f864
@@ -63,21 +63,11 @@ class SceneConfig:
 
     def __post_init__(self):
         object.__setattr__(self, 'shapes', tuple(self.shapes))
-        bad = [s for s in self.shapes if s not in SHAPES]
-        if bad or not self.shapes: raise ValueError(f"SceneConfig.shapes: unknown shapes {bad}; known: {SHAPES}")
-        if self.image_size < 32: raise ValueError(f"SceneConfig.image_size={self.image_size}: need >= 32")
-        for k in ('n_train', 'n_val', 'n_test', 'n_relation_train'):
-            if getattr(self, k) < 0: raise ValueError(f"SceneConfig.{k} must be >= 0")
-        if not 1 <= self.min_objects <= self.max_objects <= 20:
-            raise ValueError(f"SceneConfig: need 1 <= min_objects <= max_objects <= 20, "
-                             f"got {self.min_objects}, {self.max_objects}")
-        if not 0 < self.min_radius <= self.max_radius <= 0.45:
-            raise ValueError(f"SceneConfig: need 0 < min_radius <= max_radius <= 0.45")
-        if self.p_inside + self.p_on + self.p_beside > 1:
-            raise ValueError("SceneConfig: p_inside + p_on + p_beside > 1")
-        if not 0 <= self.min_visible < 1: raise ValueError("SceneConfig.min_visible must be in [0, 1)")
+        _check_scene_config(self)
 
-    def n_images(self, split:str) -> int:  # 'train', 'val' or 'test'
+    def n_images(self,
+                 split:str,  # 'train', 'val' or 'test'
+                ) -> int:
         "The number of images of `split`."
         return {'train': self.n_train, 'val': self.n_val, 'test': self.n_test}[split]
 
@@ -94,6 +84,23 @@ class SceneConfig:
         extra = set(d) - names
         if extra: raise ValueError(f"{source}: unknown SceneConfig keys {sorted(extra)}")
         return cls(**d)
+
+# %% ../nbs/01_scenes.ipynb #5c553e03
+def _check_scene_config(c):
+    "A `ValueError` naming the field when `c` is not a configuration scenes can be drawn from."
+    bad = [s for s in c.shapes if s not in SHAPES]
+    if bad or not c.shapes: raise ValueError(f"SceneConfig.shapes: unknown shapes {bad}; known: {SHAPES}")
+    if c.image_size < 32: raise ValueError(f"SceneConfig.image_size={c.image_size}: need >= 32")
+    for k in ('n_train', 'n_val', 'n_test', 'n_relation_train'):
+        if getattr(c, k) < 0: raise ValueError(f"SceneConfig.{k} must be >= 0")
+    if not 1 <= c.min_objects <= c.max_objects <= 20:
+        raise ValueError(f"SceneConfig: need 1 <= min_objects <= max_objects <= 20, "
+                         f"got {c.min_objects}, {c.max_objects}")
+    if not 0 < c.min_radius <= c.max_radius <= 0.45:
+        raise ValueError(f"SceneConfig: need 0 < min_radius <= max_radius <= 0.45")
+    if c.p_inside + c.p_on + c.p_beside > 1:
+        raise ValueError("SceneConfig: p_inside + p_on + p_beside > 1")
+    if not 0 <= c.min_visible < 1: raise ValueError("SceneConfig.min_visible must be in [0, 1)")
 
 # %% ../nbs/01_scenes.ipynb #f6ffe14f
 def _circle(r, n=48, cx=0., cy=0.):
@@ -572,10 +579,11 @@ def _write_unrel(cfg, root, recs):
 # %% ../nbs/01_scenes.ipynb #450ed66a
 def _categories(cfg): return [dict(id=k + 1, name=s, supercategory='shape') for k, s in enumerate(cfg.shapes)]
 
-SCENES_LAYOUT = 2   # 2: GQA's train/val files (val = the generated test split); 1 (unmarked): train/val/test files
 GQA_SPLIT = {'train': 'train', 'test': 'val'}   # generated split -> the GQA file that holds it
+SCENES_LAYOUT = 2   # 2: GQA's train/val files (val = the generated test split); 1 (unmarked): train/val/test files
 
-def scene_paths(out_dir) -> dict:  # the dataset's folder
+def scene_paths(out_dir,  # the dataset's folder
+               ) -> dict:
     "The files `make_default_scenes` writes under `out_dir`, by role; the dataset roots are in the official layouts."
     root = Path(out_dir)
     return dict(root=root, config=root / 'scene_config.json', manifest=root / 'manifest.json',
