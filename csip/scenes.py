@@ -514,7 +514,7 @@ def describe_scene(cfg:SceneConfig,             # how scenes are generated
     return out
 
 # %% ../nbs/01_scenes.ipynb #2567cec9
-def _compact_json(path, obj): write_json(path, obj, separators=(',', ':'))   # csip.utils: atomic, as every file we write
+def _compact_json(path, obj): write_json(path, obj, separators=(',', ':'))   # atomic, as every file we write
 
 def _eval_split(cfg, split, index):
     "Does image `index` of `split` get evaluation records (SpatialSense/GQA, and UnRel for test)?"
