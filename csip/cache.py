@@ -83,6 +83,7 @@ def _any_coverage(full:np.ndarray, x0, y0, s, h, w) -> np.ndarray:
     out[gy[keep], gx[keep]] = True
     return out
 
+# %% ../nbs/02b_cache.ipynb #8e8904c3
 def object_grid_mask(obj:ObjectRef,  # one object of `pair`
                      pair:Pair,      # the pair
                      grid:tuple,     # the pair's grid (`pair_grid`)
@@ -115,9 +116,13 @@ def banner_masks(pair:Pair,              # the pair
 FORMAT = 'csip-banner-cache'
 FORMAT_VERSION = 2   # 2: `source` says how to remake the pairs (`pair_source`); 1 had a free-form source
 
-def shard_name(s:int) -> str: return f'shard_{s:05d}.npy'  # the file name of shard `s`
+def shard_name(s:int,  # the shard
+              ) -> str: # its file name
+    "The file of shard `s` in a cache folder."
+    return f'shard_{s:05d}.npy'
 
-def pair_ids_sha256(pair_ids) -> str:  # the ordered pair ids
+def pair_ids_sha256(pair_ids,  # the ordered pair ids
+                   ) -> str:   # hex digest
     "sha256 of the ordered pair ids (one per line)."
     h = hashlib.sha256()
     for pid in pair_ids: h.update(str(pid).encode() + b'\n')
@@ -135,8 +140,9 @@ def make_manifest(pair_ids,                # the ordered pair ids
                 n_shards=math.ceil(len(pair_ids) / shard_size), banner_shape=[n_r, n_dirs], dtype='float32',
                 pair_ids_file='pair_ids.txt', source=source)
 
-# %% ../nbs/02b_cache.ipynb #bda17c14
-def read_manifest(cache_dir) -> dict:  # the cache folder
+# %% ../nbs/02b_cache.ipynb #13a28472
+def read_manifest(cache_dir,  # the cache folder
+                 ) -> dict:   # the manifest, checked to be one this csip reads
     "The manifest of the cache in `cache_dir`; FileNotFoundError / ValueError naming the file."
     path = Path(cache_dir)/'manifest.json'
     if not path.exists():
@@ -248,7 +254,9 @@ class CacheRun:
         "Open the cache this run wrote."
         return BannerCache(self.cache_dir, config)
     @property
-    def pairs_per_s(self) -> float: return self.pairs / max(self.seconds.get('wall', 0), 1e-9)
+    def pairs_per_s(self) -> float:
+        "Pairs computed per second of wall time."
+        return self.pairs / max(self.seconds.get('wall', 0), 1e-9)
 
 def _device_for(device, local_rank:int):
     "`device` as a torch device; a bare 'cuda' under torchrun means this rank's GPU."
@@ -271,7 +279,7 @@ def _shards_todo(cache_dir:Path, m:dict, rank:int, world_size:int, run:CacheRun)
         todo[s] = rows
     return todo
 
-# %% ../nbs/02b_cache.ipynb #524556c5
+# %% ../nbs/02b_cache.ipynb #4b97656a
 def _fill_shards(loader, todo:dict, banner_shape, cache_dir:Path, config:CacheConfig, device, batch_size:int,
                  run:CacheRun, bar) -> dict:
     "Banners of every chunk `loader` yields; each shard of `todo` written on a background thread once complete."
@@ -303,7 +311,7 @@ def _fill_shards(loader, todo:dict, banner_shape, cache_dir:Path, config:CacheCo
         for f in pending: secs['write'] += f.result()
     return secs
 
-# %% ../nbs/02b_cache.ipynb #a6bcacf8
+# %% ../nbs/02b_cache.ipynb #5819dea6
 def compute_banners(pairs,                            # the `csip.data.Pair` records, in the cache's order
                     cache_dir,                        # the cache folder (created; an existing one is resumed)
                     config:CacheConfig=CacheConfig(), # the banner and mask configuration
@@ -427,7 +435,7 @@ def pair_source(annotations,                           # the COCO instances file
         raise ValueError("SpatialSense's pairs are its annotated relations: pair sampling applies to COCO only")
     return dict(out, split=split or 'train', strict=bool(strict))
 
-# %% ../nbs/02b_cache.ipynb #1d3bd15e
+# %% ../nbs/02b_cache.ipynb #1d08f4ca
 def _unique_geometry(pairs:list) -> list:
     "The first pair of each distinct `(image, subject box, object box)`: relations differing in predicate or label."
     seen, out = set(), []
@@ -460,7 +468,7 @@ class BannersConfig:
 
 def banners_config_in(d:dict,              # a dict `read_config` read
                       source:str='config', # names the file in errors
-                     ) -> BannersConfig:
+                     ) -> BannersConfig:  # the cache's and the sampling's configuration
     "The `BannersConfig` in a manifest (its `config`, its source's `sampling`), a `BannersConfig` or a `CacheConfig`."
     if set(d) <= {'cache', 'sampling'}: return config_in(d, BannersConfig, source)
     cache = config_in(d, CacheConfig, source)
@@ -471,7 +479,7 @@ def banners_config_in(d:dict,              # a dict `read_config` read
 def banners_config(from_flags:BannersConfig,  # what the plain flags say
                    config:str|None=None,      # --config: a manifest.json or a saved configuration, instead of flags
                    sets:list|None=None,       # --set: 'dotted.field=value' overrides, applied last
-                  ) -> BannersConfig:
+                  ) -> BannersConfig:       # what csip_banners runs
     "The configuration `csip_banners` runs: the plain flags' or the `--config` file's, then the `--set` overrides."
     if config is None: return script_config(from_flags, BannersConfig(), None, sets)
     if from_flags != BannersConfig():
@@ -480,7 +488,7 @@ def banners_config(from_flags:BannersConfig,  # what the plain flags say
                          "put them on top of the file as --set")
     return override(banners_config_in(read_config(config), str(config)), sets)
 
-# %% ../nbs/02b_cache.ipynb #b46dba28
+# %% ../nbs/02b_cache.ipynb #50470ef3
 DATA_KINDS = ('coco', 'spatialsense', 'scenes')   # the `<kind>` of csip_banners' DATA
 
 def data_source(data:str,                              # coco:<instances.json>, spatialsense:<json> or scenes:<split>
@@ -586,7 +594,7 @@ def training_pairs(cache_dir,           # a banner cache built by csip_banners
                          f"rm -r {cache_dir} && {banners_command(src, cache_dir, cache.manifest['config'])}")
     return pairs, cache
 
-# %% ../nbs/02b_cache.ipynb #db32abcb
+# %% ../nbs/02b_cache.ipynb #57f5c512
 class CacheRows:
     "Rows of several banner caches as one sequence of banners; `config`: their configuration."
     def __init__(self,

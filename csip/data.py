@@ -176,7 +176,9 @@ class PairSamplingConfig:
     both_orders: bool = False     # True: (A, B) and (B, A) both appear (two different banners)
     use_segmentation: bool = True # masks from the polygons; False: filled boxes
     seed: int = 0                 # which pair(s) an image keeps, drawn from (seed, image_id): not from the file order
-    def asdict(self) -> dict: return asdict(self)  # the fields as plain values (a cache manifest's `source.sampling`)
+    def asdict(self) -> dict:  # the fields as plain values (a cache manifest's `source.sampling`)
+        "The configuration as a dict."
+        return asdict(self)
 
 # %% ../nbs/02_data.ipynb #c803327d
 def _polygon_area(p:list) -> float:
