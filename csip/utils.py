@@ -69,7 +69,8 @@ def dist_env() -> tuple[int, int, int]:
     return get('RANK', 0), get('WORLD_SIZE', 1), get('LOCAL_RANK', 0)
 
 # %% ../nbs/00_utils.ipynb #e6224836
-def on_command_line(prog:str) -> bool:  # the console script's name (its function's name)
+def on_command_line(prog:str, # the console script's name (its function's name)
+                   ) -> bool:
     "True while fastcore's `call_parse` runs the console script `prog` from a parsed command line."
     return getattr(fastcore_script._cli_func.get(), '__name__', None) == prog
 
@@ -101,7 +102,8 @@ def flat_fields(config,       # a (nested) dataclass instance
         else: out[f'{prefix}{f.name}'] = v
     return out
 
-def get_field(config, dotted:str):  # `dotted`: 'field' or 'nested.field'
+def get_field(config,      # a (nested) dataclass instance
+              dotted:str): # 'field' or 'nested.field'
     "The value of the field `dotted` of `config`."
     for name in dotted.split('.'): config = getattr(config, name)
     return config
@@ -129,6 +131,7 @@ def _coerce(value, text:str, hint, where:str):
     name = getattr(hint, '__name__', str(hint))
     raise ValueError(f"{where}: the field takes {'a list' if name == 'tuple' else name}, not {text!r}")
 
+# %% ../nbs/00_utils.ipynb #801dc35b
 def set_field(config,        # a (nested) dataclass instance
               dotted:str,    # 'field' or 'nested.field'
               text:str,      # the new value, as written on the command line (JSON, or plain text)
@@ -165,7 +168,8 @@ def override(config,                # a (nested) dataclass instance
     return config
 
 # %% ../nbs/00_utils.ipynb #7ab9f113
-def read_config(path) -> dict:  # a JSON file, a training checkpoint, or a folder holding config.json or checkpoint.pt
+def read_config(path, # a JSON file, a training checkpoint, or a folder holding config.json or checkpoint.pt
+               ) -> dict:
     "The plain dict saved in `path`: JSON as it is, a checkpoint read with `weights_only=True`."
     path = Path(path)
     if path.is_dir():
