@@ -17,7 +17,7 @@ from ..forces import force_banners
 from ..data import (PairImageDataset, load_spatialsense, load_unrel, load_gqa, SPATIALSENSE_PREDICATES)
 from ..utils import read_json, write_json, atomic_write, script_errors, on_command_line, script_config, SET_FLAG
 from ..cache import CacheConfig, banner_masks
-from ..encoders import EncoderConfig, IMAGE_ENCODERS, image_encoder_builder, build_model, _timm
+from ..encoders import EncoderConfig, image_encoder_builder, build_model, _timm
 from ..train import load_trained_model
 from .relations import (extract_features, pair_arrays, relation_recognition, train_probe, predict_logits,
                                      ProbeConfig)
