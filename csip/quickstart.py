@@ -26,10 +26,10 @@ from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, 
 
 # %% auto #0
 __all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'SemanticModel',
-           'train_csip', 'train_semantic', 'openclip_candidate', 'predicate_ceiling', 'suite_config',
-           'quickstart_models', 'plot_training', 'plot_tsne', 'plot_retrieval_examples', 'report_markdown',
-           'write_report', 'inline_figures', 'show_report', 'quickstart_config', 'start_run', 'ceiling_note',
-           'run_quickstart', 'csip_quickstart']
+           'train_csip', 'train_semantic', 'openclip_candidate', 'predicate_ceiling', 'quickstart_hard_negatives',
+           'suite_config', 'quickstart_models', 'plot_training', 'plot_tsne', 'plot_retrieval_examples',
+           'report_markdown', 'write_report', 'inline_figures', 'show_report', 'quickstart_config', 'start_run',
+           'ceiling_note', 'run_quickstart', 'csip_quickstart']
 
 # %% ../nbs/09_quickstart.ipynb #e42df667
 @dataclass(frozen=True)
@@ -181,6 +181,8 @@ def openclip_candidate() -> tuple:  # (the open_clip candidate, None), or (None,
     return model_candidate(f'openclip:{name}:{weights}'), None
 
 # %% ../nbs/09_quickstart.ipynb #2e1ce1cf
+from .prompts import GEOMETRIC_PREDICATES, HardNegativeConfig, write_hard_negatives
+
 def predicate_ceiling(pairs, scene_graphs_file) -> float:
     """The best predicate top-1 any classifier can reach on the true triplets of `pairs`: pairs are grouped by the set
     of predicates that really hold for them (from the GQA-format scene graphs of the same images), and each group can at
@@ -200,13 +202,23 @@ def predicate_ceiling(pairs, scene_graphs_file) -> float:
         groups.setdefault(truth, []).append(p.predicate)
     return sum(max(map(ps.count, set(ps))) for ps in groups.values()) / sum(map(len, groups.values()))
 
-def suite_config(cfg:QuickstartConfig) -> SuiteConfig:
-    "The evaluation suite's configuration of a quickstart run: its probes, VQA head, banner cache and probe seeds."
-    return SuiteConfig(probe=cfg.probe, vqa=cfg.vqa, cache=cfg.cache, seeds=tuple(cfg.seeds))
+def quickstart_hard_negatives(cfg:QuickstartConfig, # the run's configuration
+                             ) -> HardNegativeConfig:
+    "The run's minimal-variant sets: 20 per predicate at the scenes' size, fewer for a small test split (`test`: 2)."
+    per_predicate = max(1, min(20, cfg.scenes.n_test // 15))
+    return HardNegativeConfig(n_sets=per_predicate * len(GEOMETRIC_PREDICATES), image_size=cfg.scenes.image_size)
+
+def suite_config(cfg:QuickstartConfig, # the run's configuration
+                 run:Path|None=None,   # the run's folder: its `hard_negatives/` are evaluated; None: none
+                ) -> SuiteConfig:
+    "The evaluation suite's configuration of a quickstart run: probes, VQA head, banner cache, seeds, hard negatives."
+    return SuiteConfig(probe=cfg.probe, vqa=cfg.vqa, cache=cfg.cache, seeds=tuple(cfg.seeds),
+                       hard_negatives=None if run is None else str(Path(run) / 'hard_negatives'))
 
 def quickstart_models(cfg:QuickstartConfig, pairs, data, run:Path, device=None) -> dict:
     "Train (or load) the backbones of every backbone seed -> the rows to evaluate, `{name: [one candidate per seed]}`."
     enc, models = cfg.train.encoder, {'random init': [], 'semantic': [], 'C-SIP': []}
+    write_hard_negatives(run / 'hard_negatives', quickstart_hard_negatives(cfg))   # read by `suite_config(cfg, run)`
     for seed in cfg.backbone_seeds:
         print(f'backbone seed {seed}: training the semantic baseline and C-SIP on {len(pairs)} pairs')
         semantic, csip = run / f'semantic_seed{seed}.pt', run / f'csip_seed{seed}' / 'checkpoint.pt'
