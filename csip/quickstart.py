@@ -22,7 +22,7 @@ from .train import TrainConfig, train, load_trained_model, read_metrics, save_ch
 from .evaluate.relations import ProbeConfig
 from .evaluate.vqa import VQAConfig
 from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, banner_candidate, model_candidate,
-                                 evaluate_models, results_table, results_json)
+                                 evaluate_models, results_table, results_json, zero_shot_table)
 
 # %% auto #0
 __all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'SemanticModel',
@@ -293,6 +293,7 @@ def report_markdown(name:str,            # the run's name (its folder's)
                     sets:dict,           # `evaluate_models`' test sets: 'ss_test', 'unrel', 'unrel_queries', 'gqa'
                     notes:list,          # lines listed under the table
                     seconds:float,       # how long the run took
+                    zero_shot:str='',    # `zero_shot_table(evaluation)`: zero-shot beside the probe, hard negatives
                    ) -> str:
     "The text of `report.md`: the table, what its entries mean, the notes and the figures."
     nb, npr = len(cfg.backbone_seeds), len(cfg.seeds)
@@ -318,6 +319,10 @@ Test sets: {len(sets['ss_test'])} SpatialSense-style triplets, {len(sets['unrel'
 (`evaluation/report.md`: sizes, skipped records, per-predicate accuracy).
 
 {chr(10).join('- ' + n for n in notes)}
+
+## Zero-shot and hard negatives
+
+{zero_shot or 'None: no checkpoint row, no hard-negative sets.'}
 
 ## Training
 
@@ -345,8 +350,9 @@ def write_report(run:Path,              # the run folder
     figs = {'training.png': plot_training(run, cfg.backbone_seeds[0]), 'tsne.png': plot_tsne(results, sets['ss_test']),
             'retrieval.png': plot_retrieval_examples(results, sets['unrel'])}
     for name, fig in figs.items(): fig.savefig(run / name, dpi=90); plt.close(fig)
-    write_json(run / 'results.json', results_json(results, evaluation['datasets'], suite_config(cfg)), indent=1)
-    (run / 'report.md').write_text(report_markdown(run.name, cfg, results_table(results), sets, notes, seconds))
+    write_json(run / 'results.json', results_json(results, evaluation['datasets'], suite_config(cfg, run)), indent=1)
+    (run / 'report.md').write_text(report_markdown(run.name, cfg, results_table(results), sets, notes, seconds,
+                                                   zero_shot_table(evaluation)))
     return run / 'report.md'
 
 # %% ../nbs/09_quickstart.ipynb #ca7efe28
@@ -427,7 +433,7 @@ def run_quickstart(preset:str='cpu',           # one of `PRESETS`: the configura
     command = shlex.join(['csip_quickstart', '--preset', preset, *(['--config', str(config)] if config else []),
                           *(a for s in sets or () for a in ('--set', s))]) + f' (run {run})'
     evaluation = evaluate_models(run / 'evaluation', models, paths['spatialsense'], paths['unrel'], paths['gqa'],
-                                 suite_config(cfg), device=device, workers=cfg.workers, command=command)
+                                 suite_config(cfg, run), device=device, workers=cfg.workers, command=command)
     notes.append(ceiling_note(predicate_ceiling(evaluation['sets']['ss_test'], paths['gqa_scene_graphs']['val'])))
     report = write_report(run, cfg, evaluation, notes, time.time() - start)
     print(f'report: {report}')
