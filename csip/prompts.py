@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 from pycocotools import mask as mask_utils
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from .scenes import (SHAPES, PREDICATES, COLOURS, TEXTURES, shape_outline, polygon_mask, background,
                          object_texture, object_geometry, relations)
 from .data import ObjectRef, Pair, PairImageDataset, load_spatialsense, load_unrel
@@ -42,25 +43,31 @@ GEOMETRIC_PREDICATES = tuple(p for p in PREDICATES if p not in ('behind', 'in fr
 @dataclass(frozen=True)
 class Blob:
     "A simple object: a `csip.scenes` shape of circumradius `r` pixels, stretched to `aspect` (x / y), rotated `angle`."
-    shape: str = 'disc'
+    shape: str = 'disc'    # a `csip.scenes.SHAPES` name
     r: float = 16.0        # circumradius before stretching, pixels
     aspect: float = 1.0    # x scale / y scale (area kept)
     angle: float = 0.0     # radians, counter-clockwise as displayed
     seed: int = 0          # the shape's own random details (a star's inner radius, a ring's hole)
 
     @cached_property
-    def outline(self) -> tuple:
-        "`(outer (N, 2), hole (M, 2) or None)`: xy outlines centred on 0, in image coordinates (computed once)."
+    def outline(self) -> tuple: # `(outer (N, 2), hole (M, 2) or None)`, xy, centred on 0
+        "The shape's outlines in image coordinates (computed once)."
         outer, hole = shape_outline(self.shape, self.r, np.random.default_rng(self.seed))
         c, s, k = math.cos(self.angle), math.sin(self.angle), math.sqrt(self.aspect)
         m = np.array([[c, s], [-s, c]]) @ np.diag([k, 1 / k])
         return outer @ m.T, (None if hole is None else hole @ m.T)
 
     @property
-    def extent(self) -> float: return self.r * math.sqrt(max(self.aspect, 1 / self.aspect))
+    def extent(self) -> float: # pixels
+        "The largest distance from the centre any point of the stretched shape can reach."
+        return self.r * math.sqrt(max(self.aspect, 1 / self.aspect))
 
-def blob_masks(blob:Blob, cx:float, cy:float, canvas:int) -> tuple[np.ndarray, np.ndarray]:
-    "`(shape, filled)` bool `(canvas, canvas)` masks of `blob` centred at `(cx, cy)`; a ring's filled mask has no hole."
+def blob_masks(blob:Blob,     # the object
+               cx:float,      # its centre, x pixels
+               cy:float,      # its centre, y pixels (down)
+               canvas:int,    # the square canvas' side, pixels
+              ) -> tuple[np.ndarray, np.ndarray]: # `(shape, filled)` bool `(canvas, canvas)`
+    "The shape mask of `blob` at `(cx, cy)` and its filled mask (a ring's without its hole)."
     outer, hole = blob.outline
     filled = polygon_mask([outer + (cx, cy)], canvas, canvas)
     return (filled & ~polygon_mask([hole + (cx, cy)], canvas, canvas) if hole is not None else filled), filled
@@ -68,8 +75,14 @@ def blob_masks(blob:Blob, cx:float, cy:float, canvas:int) -> tuple[np.ndarray, n
 # %% ../nbs/10_prompts.ipynb #970abeb9
 MODES = ('apart', 'touching', 'overlapping', 'inside')
 
-def contact_distance(a:Blob, b:Blob, theta:float, canvas:int, b_xy=None, steps:int=8) -> float:
-    "Centre distance along `theta` (from B to A, ccw as displayed) at which A's shape leaves B's filled shape."
+def contact_distance(a:Blob,          # the object moved: A
+                     b:Blob,          # the object it leaves: B
+                     theta:float,     # direction from B to A, radians, counter-clockwise as displayed
+                     canvas:int,      # the square canvas' side, pixels
+                     b_xy=None,       # B's centre `(x, y)`, pixels; None: the canvas' centre
+                     steps:int=8,     # bisection steps
+                    ) -> float:       # pixels
+    "Centre distance along `theta` at which A's shape leaves B's filled shape."
     (cx, cy), (lo, hi) = b_xy or (canvas / 2, canvas / 2), (0.0, a.extent + b.extent + 2)
     bm = blob_masks(b, cx, cy, canvas)[1]
     for _ in range(steps):
@@ -78,9 +91,16 @@ def contact_distance(a:Blob, b:Blob, theta:float, canvas:int, b_xy=None, steps:i
         else: hi = mid
     return hi
 
-def arrange(a:Blob, b:Blob, mode:str, theta:float, rng, canvas:int, b_xy=None, max_gap:float=1.5):
-    """Centre `(x, y)` of A for `mode` along `theta` from B (at `b_xy`, default the centre), or None if A leaves the
-    canvas; `apart` gaps reach `max_gap` x the two radii."""
+def arrange(a:Blob,               # the object placed: A
+            b:Blob,               # the object it is placed against: B
+            mode:str,             # one of `MODES`: apart, touching, overlapping, inside
+            theta:float,          # direction from B to A, radians, counter-clockwise as displayed
+            rng,                  # `np.random.Generator` (gaps, overlaps)
+            canvas:int,           # the square canvas' side, pixels
+            b_xy=None,            # B's centre `(x, y)`, pixels; None: the canvas' centre
+            max_gap:float=1.5,    # `apart` gaps reach this many times the two radii
+           ) -> tuple|None:       # A's centre `(x, y)`, pixels; None when A would leave the canvas
+    "Where A goes for `mode` along `theta` from B."
     if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; known: {MODES}")
     if mode == 'inside': d = rng.uniform(0, 0.25) * b.r
     else:
@@ -93,10 +113,14 @@ def arrange(a:Blob, b:Blob, mode:str, theta:float, rng, canvas:int, b_xy=None, m
     return (x, y) if outer.min() >= 1 and outer.max() <= canvas - 2 else None
 
 # %% ../nbs/10_prompts.ipynb #70c7496d
-def configuration(a:Blob, b:Blob, a_xy:tuple, canvas:int, a_in_front:bool=True, b_xy=None) -> dict|None:
-    """Two objects on a `canvas` square: A at `a_xy`, B at `b_xy` (default the centre) -> `dict(A, B, relations, a, b,
-    a_xy, b_xy, a_in_front)` (`A`, `B`: visible bool masks; `relations`: `csip.scenes.relations`), or None when an
-    object is mostly hidden."""
+def configuration(a:Blob,              # object A
+                  b:Blob,              # object B
+                  a_xy:tuple,          # A's centre `(x, y)`, pixels
+                  canvas:int,          # the square canvas' side, pixels
+                  a_in_front:bool=True,# A occludes B (else B occludes A)
+                  b_xy=None,           # B's centre `(x, y)`, pixels; None: the canvas' centre
+                 ) -> dict|None:       # `dict(A, B, relations, a, b, a_xy, b_xy, a_in_front)`; None: one mostly hidden
+    "Two objects on a canvas: their visible bool masks `A`, `B` and the predicates that hold (`csip.scenes.relations`)."
     b_xy = tuple(map(float, b_xy or (canvas / 2, canvas / 2)))
     (sa, fa), (sb, fb) = blob_masks(a, *a_xy, canvas), blob_masks(b, *b_xy, canvas)
     va, vb = (sa, sb & ~sa) if a_in_front else (sa & ~sb, sb)
@@ -105,14 +129,23 @@ def configuration(a:Blob, b:Blob, a_xy:tuple, canvas:int, a_in_front:bool=True, 
     return dict(A=va, B=vb, relations=relations(ga, gb), a=a, b=b, a_xy=tuple(map(float, a_xy)), b_xy=b_xy,
                 a_in_front=a_in_front)
 
-def random_blob(rng, r_lo:float, r_hi:float, max_aspect:float=2.5, boxes:bool=False) -> Blob:
-    "A `Blob` of a random shape, radius, aspect ratio (log-uniform up to `max_aspect`), angle; `boxes`: upright boxes."
+def random_blob(rng,                 # `np.random.Generator`
+                r_lo:float,          # smallest circumradius, pixels
+                r_hi:float,          # largest circumradius, pixels
+                max_aspect:float=2.5,# aspect ratios log-uniform in [1 / max_aspect, max_aspect]
+                boxes:bool=False,    # upright boxes only (the SpatialSense-format pairs' objects)
+               ) -> Blob:
+    "A `Blob` of a random shape, radius, aspect ratio and angle."
     shape, r = 'square' if boxes else str(rng.choice(SHAPES)), float(rng.uniform(r_lo, r_hi))
     aspect = float(np.exp(rng.uniform(-1, 1) * math.log(max_aspect)))
     return Blob(shape, r, aspect, 0.0 if boxes else float(rng.uniform(0, 2 * np.pi)), int(rng.integers(2**31)))
 
-def random_configuration(rng, canvas:int=160, p_modes=(0.35, 0.3, 0.1, 0.25), boxes:bool=False) -> dict|None:
-    "One prototype configuration (`boxes`: of two upright boxes), its mode drawn with probabilities `p_modes`, or None."
+def random_configuration(rng,                           # `np.random.Generator`
+                         canvas:int=160,                # the square canvas' side, pixels
+                         p_modes=(0.35, 0.3, 0.1, 0.25),# probabilities of the `MODES`
+                         boxes:bool=False,              # two upright boxes
+                        ) -> dict|None:                 # `configuration`'s dict with its `mode`; None: none made
+    "One prototype configuration, its mode drawn with probabilities `p_modes`."
     mode = str(rng.choice(MODES, p=p_modes))
     b = random_blob(rng, 10, 30, boxes=boxes)
     a = random_blob(rng, *((0.2 * b.r, 0.45 * b.r) if mode == 'inside' else (8, 30)), boxes=boxes)
@@ -123,9 +156,14 @@ def random_configuration(rng, canvas:int=160, p_modes=(0.35, 0.3, 0.1, 0.25), bo
     return out
 
 # %% ../nbs/10_prompts.ipynb #4b58dc88
-def predicate_prototypes(n:int=32, predicates=GEOMETRIC_PREDICATES, canvas:int=160, seed:int=0, boxes:bool=False,
-                         max_tries:int=20_000) -> dict:
-    "`{predicate: [n configurations for which it holds]}` (`random_configuration`); ValueError when one stays short."
+def predicate_prototypes(n:int=32,                        # configurations per predicate
+                         predicates=GEOMETRIC_PREDICATES, # the predicates prompted
+                         canvas:int=160,                  # the square canvas' side, pixels
+                         seed:int=0,                      # the draw's seed
+                         boxes:bool=False,                # upright boxes only
+                         max_tries:int=20_000,            # configurations drawn before giving up
+                        ) -> dict:                        # `{predicate: [n configurations for which it holds]}`
+    "Prototype configurations of each predicate (`random_configuration`); ValueError when one stays short."
     rng, out = np.random.default_rng(seed), {p: [] for p in predicates}
     for _ in range(max_tries):
         if all(len(v) >= n for v in out.values()): return out
@@ -137,16 +175,24 @@ def predicate_prototypes(n:int=32, predicates=GEOMETRIC_PREDICATES, canvas:int=1
                      f"{ {p: len(v) for p, v in out.items()} } of {n} wanted")
 
 # %% ../nbs/10_prompts.ipynb #cd918b43
-def mask_object(mask:np.ndarray, category:str='object') -> ObjectRef:
-    "An `ObjectRef` of a bool `(H, W)` mask: its box (xyxy) and its COCO RLE (counts as text, as in the JSON files)."
+def mask_object(mask:np.ndarray,      # (H, W) bool
+                category:str='object', # the object's category name
+               ) -> ObjectRef:         # its box (xyxy) and COCO RLE (counts as text, as in the JSON files)
+    "An `ObjectRef` of a mask."
     rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, np.uint8)))
     x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
     seg = dict(size=[int(v) for v in rle['size']], counts=rle['counts'].decode())
     return ObjectRef(category, (x, y, x + w, y + h), seg)
 
-def masks_pair(A:np.ndarray, B:np.ndarray, pair_id:str='drawn', image_path:str='', predicate=None, label=None,
-               categories=('A', 'B')) -> Pair:
-    "A `Pair` of two bool masks of one `(H, W)` canvas (A the subject, B the object)."
+def masks_pair(A:np.ndarray,              # (H, W) bool mask of the subject A
+               B:np.ndarray,              # (H, W) bool mask of the object B, same canvas
+               pair_id:str='drawn',       # the pair's id
+               image_path:str='',         # its image; '' for a drawn configuration
+               predicate=None,            # its predicate, if any
+               label=None,                # whether the predicate holds, if known
+               categories=('A', 'B'),     # category names of A and B
+              ) -> Pair:
+    "A `Pair` of two bool masks of one canvas (A the subject, B the object)."
     h, w = np.shape(A)
     return Pair(pair_id, 'prompts', image_path, w, h, mask_object(A, categories[0]), mask_object(B, categories[1]),
                 predicate, label)
@@ -154,7 +200,13 @@ def masks_pair(A:np.ndarray, B:np.ndarray, pair_id:str='drawn', image_path:str='
 # %% ../nbs/10_prompts.ipynb #98736dd7
 class PromptModel:
     "A trained C-SIP model with its banner configuration (`cache`) and image preparation (`marker`, the image size)."
-    def __init__(self, model, cache:CacheConfig, marker:str|None=None, device=None, batch_size:int=128):
+    def __init__(self,
+                 model,                 # a trained `csip.encoders` model (both towers, both heads)
+                 cache:CacheConfig,     # the banner configuration it was trained with, and the masks' grid side
+                 marker:str|None=None,  # how its input tells A from B; None: from its input channels
+                 device=None,           # torch device; None: CPU
+                 batch_size:int=128,    # items per forward pass
+                ):
         self.model, self.cache, self.device, self.batch_size = model.eval(), cache, device, batch_size
         e = model.config
         if (len(cache.banner.rs), cache.banner.n_dirs) != (e.n_r, e.n_dirs):
@@ -164,53 +216,91 @@ class PromptModel:
         self.image_size, self._features = e.image_size, {}
 
     @classmethod
-    def from_checkpoint(cls, path, max_side:int|None=64, marker:str|None=None, device=None) -> 'PromptModel':
-        """The model of a `csip.train` checkpoint or exported folder, with the `BannerConfig` it was trained with and
-        grid side `max_side`."""
+    def from_checkpoint(cls,
+                        path,                   # a `csip.train` checkpoint or an exported folder
+                        max_side:int|None=64,   # the masks' grid side for the banners, pixels; None: full size
+                        marker:str|None=None,   # how its input tells A from B; None: from its input channels
+                        device=None,            # torch device; None: CPU
+                       ) -> 'PromptModel':
+        "The model of a checkpoint, with the `BannerConfig` it was trained with."
         config, weights = trained_state(path)
         model = model_from_state(config, weights, path).to(device or 'cpu')
         return cls(model, CacheConfig(banner=config.banner, max_side=max_side), marker, device)
 
-    @torch.no_grad()
-    def encode_banners(self, banners) -> np.ndarray:
-        "Banner-tower embeddings `(N, embed_dim)` (unit norm) of banners `(N, n_r, n_dirs)`."
-        x = torch.as_tensor(np.asarray(banners, np.float32))
+# %% ../nbs/10_prompts.ipynb #f1d45549
+@patch
+def encode_banners(self:PromptModel,
+                   banners,          # (N, n_r, n_dirs) force banners
+                  ) -> np.ndarray:   # (N, embed_dim), unit norm
+    "Banner-tower embeddings."
+    x = torch.as_tensor(np.asarray(banners, np.float32))
+    with torch.no_grad():
         return torch.cat([self.model.encode_banner(b.to(self.device or 'cpu')).cpu()
                           for b in x.split(self.batch_size)]).numpy()
 
-    def features(self, pairs) -> np.ndarray:
-        "Image-backbone features `(N, feature_dim)` of `pairs` (what the probes see); the last 4 lists are kept."
-        key = tuple(p.pair_id for p in pairs)
-        if key not in self._features:
-            data = PairImageDataset(pairs, np.zeros((len(pairs), 1, 1), np.float32), self.image_size, self.marker)
-            if len(self._features) >= 4: self._features.pop(next(iter(self._features)))
-            self._features[key] = extract_features(self.model.image_encoder, data, self.device, self.batch_size)
-        return self._features[key]
+@patch
+def features(self:PromptModel,
+             pairs,                  # `csip.data.Pair`s
+            ) -> np.ndarray:         # (N, feature_dim)
+    "Image-backbone features of `pairs` (what the probes see); those of the last 4 lists are kept."
+    key = tuple(p.pair_id for p in pairs)
+    if key not in self._features:
+        data = PairImageDataset(pairs, np.zeros((len(pairs), 1, 1), np.float32), self.image_size, self.marker)
+        if len(self._features) >= 4: self._features.pop(next(iter(self._features)))
+        self._features[key] = extract_features(self.model.image_encoder, data, self.device, self.batch_size)
+    return self._features[key]
 
-    @torch.no_grad()
-    def embed_features(self, features) -> np.ndarray:
-        "Image embeddings `(N, embed_dim)` from backbone features: the head and the normalisation of `encode_image`."
-        f = torch.as_tensor(np.asarray(features, np.float32)).to(self.device or 'cpu')
-        return F.normalize(self.model.image_head(f), dim=-1).cpu().numpy()
+@patch
+def embed_features(self:PromptModel,
+                   features,         # (N, feature_dim) image-backbone features
+                  ) -> np.ndarray:   # (N, embed_dim), unit norm
+    "Image embeddings from backbone features: the head and the normalisation of `encode_image`."
+    f = torch.as_tensor(np.asarray(features, np.float32)).to(self.device or 'cpu')
+    with torch.no_grad(): return F.normalize(self.model.image_head(f), dim=-1).cpu().numpy()
 
-    def encode_pairs(self, pairs) -> np.ndarray: return self.embed_features(self.features(pairs))
-    def encode_pair_banners(self, pairs) -> np.ndarray: return self.encode_banners(banners_of_pairs(pairs, self.cache))
-    def encode_masks(self, A, B) -> np.ndarray:
-        "The banner embedding `(embed_dim,)` of one drawn configuration (two bool masks of one canvas)."
-        return self.encode_pair_banners([masks_pair(A, B)])[0]
+# %% ../nbs/10_prompts.ipynb #90c678e2
+@patch
+def encode_pairs(self:PromptModel,
+                 pairs,              # `csip.data.Pair`s
+                ) -> np.ndarray:     # (N, embed_dim), unit norm
+    "Image-tower embeddings of `pairs`."
+    return self.embed_features(self.features(pairs))
+
+@patch
+def encode_pair_banners(self:PromptModel,
+                        pairs,           # `csip.data.Pair`s
+                       ) -> np.ndarray:  # (N, embed_dim), unit norm
+    "Banner-tower embeddings of the force banners of `pairs`."
+    return self.encode_banners(banners_of_pairs(pairs, self.cache))
+
+@patch
+def encode_masks(self:PromptModel,
+                 A,                  # (H, W) bool mask of A
+                 B,                  # (H, W) bool mask of B, same canvas
+                ) -> np.ndarray:     # (embed_dim,), unit norm
+    "The banner embedding of one drawn configuration."
+    return self.encode_pair_banners([masks_pair(A, B)])[0]
 
 # %% ../nbs/10_prompts.ipynb #3320e317
-def class_embeddings(embeddings:dict) -> np.ndarray:
-    "`{class: (n_c, D) embeddings}` -> `(n_classes, D)` unit rows: each class's mean, normalised (a prompt ensemble)."
+def class_embeddings(embeddings:dict, # `{class: (n_c, D) embeddings}`
+                    ) -> np.ndarray:   # (n_classes, D) unit rows, in the dict's order
+    "Each class's mean embedding, normalised: a prompt ensemble."
     return l2_normalize(np.stack([l2_normalize(np.asarray(e, np.float32)).mean(0) for e in embeddings.values()]))
 
-def prompt_embeddings(pm:PromptModel, prototypes:dict) -> np.ndarray:
-    "Class embeddings `(len(prototypes), D)` of `predicate_prototypes` output, in its predicate order."
+def prompt_embeddings(pm:PromptModel,  # the checkpoint's prompt model
+                      prototypes:dict, # `predicate_prototypes` output
+                     ) -> np.ndarray:  # (len(prototypes), D), in its predicate order
+    "Class embeddings of prototype configurations through the banner tower."
     return class_embeddings({p: pm.encode_pair_banners([masks_pair(c['A'], c['B']) for c in cs])
                              for p, cs in prototypes.items()})
 
-def few_shot_embeddings(pm:PromptModel, pairs, k:int=8, predicates=GEOMETRIC_PREDICATES, seed:int=0) -> np.ndarray:
-    "Class embeddings from `k` true labelled `pairs` per predicate (fewer where fewer exist; ValueError where none)."
+def few_shot_embeddings(pm:PromptModel,                  # the checkpoint's prompt model
+                        pairs,                           # labelled training pairs
+                        k:int=8,                         # true pairs per predicate
+                        predicates=GEOMETRIC_PREDICATES, # the classes
+                        seed:int=0,                      # the draw's seed
+                       ) -> np.ndarray:                  # (len(predicates), D)
+    "Class embeddings from the banners of `k` true pairs per predicate (fewer where fewer exist; ValueError: none)."
     rng, chosen = np.random.default_rng(seed), {}
     for p in predicates:
         have = [q for q in pairs if q.predicate == p and q.label]
@@ -219,8 +309,12 @@ def few_shot_embeddings(pm:PromptModel, pairs, k:int=8, predicates=GEOMETRIC_PRE
     return class_embeddings({p: pm.encode_pair_banners(qs) for p, qs in chosen.items()})
 
 # %% ../nbs/10_prompts.ipynb #d45284c5
-def fit_thresholds(scores, predicate_ids, truth, n_classes:int) -> np.ndarray:
-    "Per-class thresholds `(n_classes,)` maximising the accuracy of `score > threshold` on the given triplets."
+def fit_thresholds(scores,         # (N,) a score per triplet
+                   predicate_ids,  # (N,) its predicate's index
+                   truth,          # (N,) whether it holds
+                   n_classes:int,  # the number of predicates
+                  ) -> np.ndarray: # (n_classes,) thresholds
+    "Per-class thresholds maximising the accuracy of `score > threshold` on the given triplets."
     scores, pids, truth = np.asarray(scores, np.float64), np.asarray(predicate_ids), np.asarray(truth, bool)
     out = np.full(n_classes, np.median(scores) if len(scores) else 0.0)
     for c in range(n_classes):
@@ -230,9 +324,12 @@ def fit_thresholds(scores, predicate_ids, truth, n_classes:int) -> np.ndarray:
         out[c] = cand[np.argmax([((s > x) == t).mean() for x in cand])]
     return out
 
-def zero_shot_recognition(train:tuple, test:tuple, class_emb, class_names=GEOMETRIC_PREDICATES) -> dict:
-    """Zero-shot classification and verification from `(embeddings, predicate ids, truth)` of the train and test
-    triplets and the class embeddings `(n_classes, D)` -> metrics with stable names, plus the details."""
+def zero_shot_recognition(train:tuple,                    # `(embeddings, predicate ids, truth)`: thresholds
+                          test:tuple,                     # `(embeddings, predicate ids, truth)`: the metrics
+                          class_emb,                      # (n_classes, D) class embeddings
+                          class_names=GEOMETRIC_PREDICATES, # the classes, in `class_emb`'s order
+                         ) -> dict:                       # metrics with stable names, and 'details'
+    "Zero-shot classification (true test triplets) and verification (all) by cosine with the class embeddings."
     (etr, ptr, ttr), (ete, pte, tte) = [(np.asarray(e), np.asarray(p), np.asarray(t, bool))
                                         for e, p, t in (train, test)]
     C = l2_normalize(np.asarray(class_emb, np.float32))
@@ -247,15 +344,25 @@ def zero_shot_recognition(train:tuple, test:tuple, class_emb, class_names=GEOMET
                             verification=dict(per_predicate=per, thresholds=thr.tolist(), n=len(ok)))}
 
 # %% ../nbs/10_prompts.ipynb #48fb94f4
-def geometric_pairs(pairs, predicates=GEOMETRIC_PREDICATES) -> list:
+def geometric_pairs(pairs,                             # `csip.data.Pair`s
+                    predicates=GEOMETRIC_PREDICATES,   # the predicates kept
+                   ) -> list:
     "The labelled pairs whose predicate is one of `predicates`."
     return [p for p in pairs if p.predicate in predicates and p.label is not None]
 
-def recognition_report(pm:PromptModel, class_emb, train_pairs, test_pairs, predicates=GEOMETRIC_PREDICATES,
-                       probe:ProbeConfig=ProbeConfig(), seeds=(0, 1, 2)) -> dict:
+def recognition_report(pm:PromptModel,                   # the checkpoint's prompt model
+                       class_emb,                        # (len(predicates), D) class embeddings (`prompt_embeddings`)
+                       train_pairs,                      # SpatialSense-format training pairs (thresholds, probe)
+                       test_pairs,                       # SpatialSense-format test pairs
+                       predicates=GEOMETRIC_PREDICATES,  # the classes, in `class_emb`'s order
+                       probe:ProbeConfig=ProbeConfig(),  # the probe beside the zero-shot numbers
+                       seeds=(0, 1, 2),                  # probe seeds
+                       features_of=None,                 # pairs -> (N, feature_dim) features; None: `pm.features`
+                      ) -> dict:                         # `{metric: value}` (probe: mean over seeds) and 'details'
     "Zero-shot (from `class_emb`) and probe relation recognition on the geometric predicates, with one name per metric."
     tr, te = geometric_pairs(train_pairs, predicates), geometric_pairs(test_pairs, predicates)
-    (ftr, ptr, ttr), (fte, pte, tte) = [(pm.features(ps), *pair_arrays(ps, predicates)) for ps in (tr, te)]
+    (ftr, ptr, ttr), (fte, pte, tte) = [((features_of or pm.features)(ps), *pair_arrays(ps, predicates))
+                                        for ps in (tr, te)]
     zs = zero_shot_recognition((pm.embed_features(ftr), ptr, ttr), (pm.embed_features(fte), pte, tte), class_emb,
                                predicates)
     pr = relation_recognition((ftr, ptr, ttr), (fte, pte, tte), probe, seeds, predicates)
@@ -266,9 +373,14 @@ def recognition_report(pm:PromptModel, class_emb, train_pairs, test_pairs, predi
             'probe triplet accuracy': pr['verification']['accuracy']['mean'], 'details': zs['details']}
 
 # %% ../nbs/10_prompts.ipynb #54c8179e
-def cross_modal_ndcg(queries, query_predicates, gallery, gallery_predicates, ks=(1, 5, 10), exclude=None) -> dict:
-    """NDCG@ks of ranking `gallery (N, D)` by cosine with `queries (Q, D)`; `gallery_predicates`: a set (or one name)
-    per gallery item; `exclude`: gallery index left out for each query (None: none) -> `ndcg_from_gains`'s dict."""
+def cross_modal_ndcg(queries,            # (Q, D) query embeddings
+                     query_predicates,   # (Q,) each query's predicate
+                     gallery,            # (N, D) gallery embeddings
+                     gallery_predicates, # (N,) a predicate name or a set of them per gallery item
+                     ks=(1, 5, 10),      # the cut-offs
+                     exclude=None,       # (Q,) the gallery index left out for each query; None: none
+                    ) -> dict:           # `ndcg_from_gains`' dict
+    "NDCG@ks of ranking the gallery by cosine with each query, relevance: the query's predicate holds."
     sims = l2_normalize(np.asarray(queries, np.float32)) @ l2_normalize(np.asarray(gallery, np.float32)).T
     sets = [{g} if isinstance(g, str) else set(g) for g in gallery_predicates]
     rel = np.array([[q in s for s in sets] for q in query_predicates], bool)
@@ -280,9 +392,14 @@ def cross_modal_ndcg(queries, query_predicates, gallery, gallery_predicates, ks=
     ideal = (np.arange(K)[None] < rel.sum(1)[:, None]).astype(np.float64)
     return ndcg_from_gains(gains, ideal, tuple(k for k in ks if k <= K))
 
-def retrieval_report(pm:PromptModel, prototypes:dict, gallery_pairs, gallery_predicates, ks=(1, 5, 10),
-                     name:str='') -> dict:
-    "NDCG@ks of configuration, example and image queries on a gallery (see above): `{'<kind> NDCG@k<name>': value}`."
+def retrieval_report(pm:PromptModel,     # the checkpoint's prompt model
+                     prototypes:dict,    # `predicate_prototypes` output: the configuration queries
+                     gallery_pairs,      # the gallery's pairs
+                     gallery_predicates, # a predicate or a set of them per gallery pair
+                     ks=(1, 5, 10),      # the cut-offs
+                     name:str='',        # appended to every metric's name
+                    ) -> dict:           # `{'<kind> NDCG@k<name>': value}`
+    "NDCG@ks of configuration, example and image queries on a gallery (see above)."
     img = pm.encode_pairs(gallery_pairs)
     conf = pm.encode_pair_banners([masks_pair(c['A'], c['B']) for cs in prototypes.values() for c in cs])
     conf_pred = [p for p, cs in prototypes.items() for _ in cs]
@@ -300,16 +417,20 @@ class HardNegativeConfig:
     n_sets: int = 140                       # sets, the predicates taken in turn
     n_images: int = 10                      # images per set (ImageCoDe: 10)
     image_size: int = 128                   # as the default scenes
-    predicates: tuple = GEOMETRIC_PREDICATES
+    predicates: tuple = GEOMETRIC_PREDICATES  # the predicates described
     n_candidates: int = 60                  # arrangements of A tried per set
-    jpeg_quality: int = 90
-    seed: int = 0
+    jpeg_quality: int = 90                  # of the written images
+    seed: int = 0                           # set i draws from `default_rng([seed, i, attempt])`
     def asdict(self): return {**asdict(self), 'predicates': list(self.predicates)}
 
-def describe(predicate:str, subject:str, object_:str) -> str:
-    "'the red star is to the left of the blue disc'."
+def describe(predicate:str,  # e.g. 'to the left of'
+             subject:str,    # A's name, e.g. 'red star'
+             object_:str,    # B's name
+            ) -> str:        # 'the red star is to the left of the blue disc'
+    "The description a set's target image fits."
     return f"the {subject} is {predicate} the {object_}"
 
+# %% ../nbs/10_prompts.ipynb #691e0320
 def _set_objects(rng, predicate, size):
     "The two objects of one set: `(a, b)` Blobs at the scenes' sizes, and their looks (colour, texture)."
     inside, small = predicate == 'in', predicate == 'next to'   # 'next to' is False only far away: smaller objects
@@ -336,8 +457,12 @@ def _arrangements(rng, a, b, cfg, predicate):
         (pos if c['relations'][predicate] is True else neg if c['relations'][predicate] is False else []).append(c)
     return pos, neg
 
-def hard_negative_set(cfg:HardNegativeConfig, index:int, max_attempts:int=20) -> dict:
-    "Set `index`: `dict(predicate, subject, object, description, target, images (10 uint8), configurations)`."
+# %% ../nbs/10_prompts.ipynb #764fb2e3
+def hard_negative_set(cfg:HardNegativeConfig, # how the sets are made
+                      index:int,              # the set's index: its predicate and random draws
+                      max_attempts:int=20,    # objects redrawn until one fits the predicate both ways
+                     ) -> dict:  # `dict(predicate, subject, object, description, target, images, configurations)`
+    "Set `index`: ten images (uint8) of two objects, the description fitting only image `target`."
     predicate = cfg.predicates[index % len(cfg.predicates)]
     for attempt in range(max_attempts):
         rng = np.random.default_rng([cfg.seed, index, attempt])
@@ -375,14 +500,20 @@ def _pair_record(c, a, b, size) -> dict:
     return {role: dict(bbox=list(mask_object(vis).bbox), segmentation=_rle(vis), shape=_rle(sh), filled=_rle(fi))
             for role, vis, sh, fi in (('subject', c['A'], sa, fa), ('object', c['B'], sb, fb))}
 
-def hard_negative_paths(root, split:str='test') -> dict:
+def hard_negative_paths(root,             # the sets' folder
+                        split:str='test', # ImageCoDe's split name in the file names
+                       ) -> dict:         # `dict(root, data, pairs, config)` paths
+    "Where the files of a folder of minimal-variant sets are."
     root = Path(root)
     return dict(root=root, data=root / f'{split}_data.json', pairs=root / f'{split}_pairs.json',
                 config=root / 'hard_negatives_config.json')
 
-def write_hard_negatives(root, cfg:HardNegativeConfig=HardNegativeConfig(), split:str='test',
-                         progress:bool=True) -> dict:
-    "Write `cfg.n_sets` minimal-variant sets in ImageCoDe's format (+ `<split>_pairs.json`) under `root`; its paths."
+def write_hard_negatives(root,                                    # the folder (made if needed)
+                         cfg:HardNegativeConfig=HardNegativeConfig(),# how the sets are made
+                         split:str='test',                        # ImageCoDe's split name in the file names
+                         progress:bool=True,                      # show a progress bar
+                        ) -> dict:                                # `hard_negative_paths(root, split)`
+    "Write `cfg.n_sets` minimal-variant sets in ImageCoDe's format (and `<split>_pairs.json`) under `root`."
     paths = hard_negative_paths(root, split); paths['root'].mkdir(parents=True, exist_ok=True)
     if paths['config'].exists():
         old = read_json(paths['config'])
@@ -410,17 +541,19 @@ def write_hard_negatives(root, cfg:HardNegativeConfig=HardNegativeConfig(), spli
 @dataclass(frozen=True)
 class HardNegativeSet:
     "One ImageCoDe-style set: the description fits image `target` of the `pairs` (one `Pair` per image, index order)."
-    image_set: str
-    description: str
-    target: int
-    predicate: str
-    pairs: tuple
+    image_set: str      # its name: the image folder and the key in `<split>_data.json`
+    description: str    # what image `target` shows
+    target: int         # 0-9
+    predicate: str      # the described predicate
+    pairs: tuple        # one `csip.data.Pair` per image, index order
 
 def _bad(where, why): return ValueError(f"{where}: {why}")
 
-def load_hard_negatives(root, split:str='test', strict:bool=False) -> list[HardNegativeSet]:
-    """The sets of `<root>/<split>_data.json` (ImageCoDe's format) with their pairs from `<split>_pairs.json`. A bad
-    set (no single index 0-9, a missing image, no pair record) is skipped with a warning naming it; `strict`: raised."""
+def load_hard_negatives(root,              # the sets' folder
+                        split:str='test',  # ImageCoDe's split name in the file names
+                        strict:bool=False, # a bad set is an error instead of skipped with a warning
+                       ) -> list[HardNegativeSet]:
+    "The sets of `<root>/<split>_data.json` (ImageCoDe's format) with their pairs from `<split>_pairs.json`."
     paths = hard_negative_paths(root, split)
     for k in ('data', 'pairs'):
         if not paths[k].exists(): raise FileNotFoundError(f"{paths[k]} not found" + (
@@ -455,8 +588,11 @@ def load_hard_negatives(root, split:str='test', strict:bool=False) -> list[HardN
         warnings.warn(f"{paths['data']}: skipped {len(skipped)} image sets: {'; '.join(skipped[:5])}"[:1000])
     return out
 
-def hard_negative_truth(root, split:str='test') -> dict:
-    "`{image_set: [does the predicate hold in image k]}` recomputed with `csip.scenes.relations` from the pair file."
+# %% ../nbs/10_prompts.ipynb #d8ade2d5
+def hard_negative_truth(root,             # the sets' folder
+                        split:str='test', # ImageCoDe's split name in the file names
+                       ) -> dict:         # `{image_set: [does the predicate hold in image k]}`
+    "The truth of each image's description, recomputed with `csip.scenes.relations` from the pair file."
     paths = hard_negative_paths(root, split)
     dec = lambda r: mask_utils.decode({'size': r['size'], 'counts': r['counts'].encode()}).astype(bool)
     out = {}
@@ -466,8 +602,10 @@ def hard_negative_truth(root, split:str='test') -> dict:
     return out
 
 # %% ../nbs/10_prompts.ipynb #ce2acfc3
-def hard_negative_accuracy(scores, sets) -> dict:
-    "`scores (n_sets, n_images)` -> `{'hard-negative accuracy', 'hard-negative accuracy (<predicate>)' ...}`."
+def hard_negative_accuracy(scores,   # (n_sets, n_images): the higher, the better the image fits the description
+                           sets,     # the `HardNegativeSet`s scored
+                          ) -> dict: # `{'hard-negative accuracy': ..., 'hard-negative accuracy (<predicate>)': ...}`
+    "The fraction of sets whose best-scored image is the target, overall and per predicate."
     scores = np.asarray(scores, np.float64)
     if scores.shape != (len(sets), len(sets[0].pairs)): raise ValueError(f"scores {scores.shape} for {len(sets)} sets")
     ok = scores.argmax(1) == np.array([s.target for s in sets])
@@ -477,15 +615,26 @@ def hard_negative_accuracy(scores, sets) -> dict:
 
 def _flat(sets): return [p for s in sets for p in s.pairs]
 
-def zero_shot_set_scores(pm:PromptModel, class_emb, sets, predicates=GEOMETRIC_PREDICATES) -> np.ndarray:
-    "Cosine of each pair's image embedding with its set's predicate prompt -> `(n_sets, n_images)`."
-    e = pm.encode_pairs(_flat(sets)).reshape(len(sets), len(sets[0].pairs), -1)
+def zero_shot_set_scores(pm:PromptModel,                  # the checkpoint's prompt model
+                         class_emb,                       # (len(predicates), D) class embeddings
+                         sets,                            # `HardNegativeSet`s
+                         predicates=GEOMETRIC_PREDICATES, # the classes, in `class_emb`'s order
+                         features_of=None,                # pairs -> (N, feature_dim) features; None: `pm.features`
+                        ) -> np.ndarray:                  # (n_sets, n_images) cosines
+    "Cosine of each pair's image embedding with its set's predicate prompt."
+    e = pm.embed_features((features_of or pm.features)(_flat(sets))).reshape(len(sets), len(sets[0].pairs), -1)
     C = l2_normalize(np.asarray(class_emb, np.float32))[[predicates.index(s.predicate) for s in sets]]
     return np.einsum('snd,sd->sn', e, C)
 
-def probe_set_scores(features_of, train_pairs, sets, predicates=GEOMETRIC_PREDICATES, probe:ProbeConfig=ProbeConfig(),
-                     seed:int=0) -> np.ndarray:
-    "Log-probability of each set's predicate from a probe on `features_of(pairs) -> (N, D)` -> `(n_sets, n_images)`."
+# %% ../nbs/10_prompts.ipynb #720ef13a
+def probe_set_scores(features_of,                      # pairs -> (N, D) features of any model
+                     train_pairs,                      # SpatialSense-format training pairs: the probe's true triplets
+                     sets,                             # `HardNegativeSet`s
+                     predicates=GEOMETRIC_PREDICATES,  # the probe's classes
+                     probe:ProbeConfig=ProbeConfig(),  # the predicate probe (csip.evaluate.relations)
+                     seed:int=0,                       # the probe's seed
+                    ) -> np.ndarray:                   # (n_sets, n_images) log-probabilities
+    "Log-probability of each set's predicate from a predicate probe trained on `features_of` of the training pairs."
     tr = [p for p in geometric_pairs(train_pairs, predicates) if p.label]
     model = train_probe(features_of(tr), pair_arrays(tr, predicates)[0], len(predicates), probe, seed)
     logp = torch.log_softmax(torch.from_numpy(predict_logits(model, features_of(_flat(sets)))), 1).numpy()
@@ -493,8 +642,10 @@ def probe_set_scores(features_of, train_pairs, sets, predicates=GEOMETRIC_PREDIC
     return logp[np.arange(len(idx)), idx].reshape(len(sets), -1)
 
 # %% ../nbs/10_prompts.ipynb #a52a5b28
-def pair_thumbnail(pair:Pair, margin:float=0.15) -> np.ndarray:
-    "uint8 RGB crop of a pair's image around its union box (+ `margin`), A tinted red, B blue (`csip.viz.masks_rgb`)."
+def pair_thumbnail(pair:Pair,          # the pair shown
+                   margin:float=0.15,  # around the union box, a fraction of its longer side
+                  ) -> np.ndarray:     # (h, w, 3) uint8 RGB
+    "A crop of a pair's image around its union box, A tinted red, B blue (`csip.viz.masks_rgb`)."
     from csip.viz import masks_rgb, pair_image
     from csip.data import pair_masks, union_box
     x0, y0, x1, y1 = union_box(pair.subject.bbox, pair.object.bbox, pair.width, pair.height)
@@ -502,15 +653,20 @@ def pair_thumbnail(pair:Pair, margin:float=0.15) -> np.ndarray:
     x0, y0, x1, y1 = max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, pair.width), min(y1 + m, pair.height)
     return (masks_rgb(*pair_masks(pair), pair_image(pair))[y0:y1, x0:x1] * 255).astype(np.uint8)
 
-def pair_search(pm:PromptModel, gallery_pairs, k:int=5):
-    "The `csip.viz.PairSearch` of `pm` over `gallery_pairs`: drawn configuration -> its `k` nearest gallery pairs."
+def pair_search(pm:PromptModel,  # the checkpoint's prompt model
+                gallery_pairs,   # the pairs searched
+                k:int=5,         # nearest pairs shown
+               ):                # a `csip.viz.PairSearch`
+    "Find pairs like this: a drawn configuration -> its `k` nearest gallery pairs."
     from csip.viz import PairSearch
     return PairSearch(pm.encode_masks, pm.encode_pairs(gallery_pairs), [pair_thumbnail(p) for p in gallery_pairs], k,
                       labels=[(p.predicate or '').split('|')[0] for p in gallery_pairs])
 
 # %% ../nbs/10_prompts.ipynb #e1f1d7af
-def quickstart_baselines(run, seed:int=0) -> dict:
-    "`{name: (backbone, image size, marker)}` of a quickstart run's frozen baselines (semantic, random init) of `seed`."
+def quickstart_baselines(run,        # a quickstart run's folder
+                         seed:int=0, # the backbone seed
+                        ) -> dict:   # `{name: (backbone, image size, marker)}`
+    "A quickstart run's frozen baselines (semantic, random init) of backbone seed `seed`."
     from csip.quickstart import SemanticModel
     from csip.encoders import build_model
     run = Path(run); cfg = read_json(run / 'config.json')
@@ -524,17 +680,27 @@ def quickstart_baselines(run, seed:int=0) -> dict:
     return {'semantic': (sem.image_encoder.eval(), enc.image_size, cfg['marker']),
             'random init': (build_model(enc).image_encoder.eval(), enc.image_size, cfg['marker'])}
 
-def image_class_means(pm:PromptModel, pairs, predicates=GEOMETRIC_PREDICATES) -> np.ndarray:
+def image_class_means(pm:PromptModel,                  # the checkpoint's prompt model
+                      pairs,                           # labelled training pairs
+                      predicates=GEOMETRIC_PREDICATES, # the classes
+                     ) -> np.ndarray:                  # (len(predicates), D)
     "Class embeddings from the *image* tower: the normalised mean image embedding of each predicate's true `pairs`."
     pos = [p for p in geometric_pairs(pairs, predicates) if p.label]
     e, ids = pm.encode_pairs(pos), pair_arrays(pos, predicates)[0]
     return class_embeddings({p: e[ids == i] for i, p in enumerate(predicates)})
 
-def prompt_evaluation(pm:PromptModel, scenes:dict, hard_negatives:list, baselines:dict|None=None, n_prototypes:int=128,
-                      few_shot_k:int=8, probe:ProbeConfig=ProbeConfig(), seeds=(0, 1, 2), prototype_seed:int=0) -> dict:
-    """Zero-shot, probe, retrieval and hard-negative metrics of `pm` and the baselines on `scenes` (`scene_paths`);
-    for C-SIP also the other class embeddings (`few-shot`: `few_shot_k` training banners; `box prompts`: prototypes of
-    boxes only; `image class-mean`: image-tower means, no banner tower at all) -> `{model: {metric: value}}`."""
+# %% ../nbs/10_prompts.ipynb #3cb55383
+def prompt_evaluation(pm:PromptModel,                  # the checkpoint's prompt model
+                      scenes:dict,                     # `csip.scenes.scene_paths` of the run's scenes
+                      hard_negatives:list,             # `load_hard_negatives` output
+                      baselines:dict|None=None,        # `{name: (backbone, image size, marker)}` frozen baselines
+                      n_prototypes:int=128,            # prototype configurations per predicate
+                      few_shot_k:int=8,                # training banners per predicate of the few-shot prompts
+                      probe:ProbeConfig=ProbeConfig(), # the probes
+                      seeds=(0, 1, 2),                 # probe seeds
+                      prototype_seed:int=0,            # the prototypes' seed
+                     ) -> dict:                        # `{model: {metric: value}}`
+    "Zero-shot, probe, retrieval and hard-negative metrics of `pm` and the baselines on `scenes`."
     ss, root = scenes['spatialsense_annotations'], scenes['spatialsense'] / 'images'
     tr, te = load_spatialsense(ss, root, 'train'), load_spatialsense(ss, root, 'test')
     unrel, _ = load_unrel(scenes['unrel'])

@@ -30,12 +30,14 @@ def module_docstrings(lib=ROOT/'csip'):
         if doc is not None or py.name != '__init__.py': yield str(py.relative_to(ROOT)), doc or ''
 
 def long_lines(lib=ROOT/'csip', limit=120):
+    """(file, line) of library lines over `limit` characters. nbdev's own output is left out: `_modidx.py`, and the
+    first line of `__all__`, which nbdev wraps at 120 characters *before* prefixing `__all__ = ` (nbdev/maker.py)."""
     return [(str(p.relative_to(ROOT)), i + 1) for p in sorted(lib.rglob('*.py')) if p.name != '_modidx.py'
-            for i, l in enumerate(p.read_text().splitlines()) if len(l) > limit]
+            for i, l in enumerate(p.read_text().splitlines()) if len(l) > limit and not l.startswith('__all__ = [')]
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument('--check', action='store_true', help='exit 1 when a measure is out of bounds')
+    p.add_argument('--check', choices=['lines', 'all'], help='exit 1 when long lines (or any measure) are out of bounds')
     p.add_argument('-v', '--verbose', action='store_true')
     a = p.parse_args()
     rows = blank_rows(); blank = sum(b for b, _ in rows.values()); total = sum(n for _, n in rows.values())
@@ -49,7 +51,8 @@ def main():
                                for _ in p.read_text().splitlines())
     print(f'library lines over 120 characters: {len(ll)} of {n}')
     if a.verbose: print(*[f'  {f}:{i}' for f, i in ll], sep='\n')
-    fail = total and blank / total >= 0.10 or big or bad or ll
-    if a.check and fail: sys.exit(1)
+    if a.check == 'lines' and ll or a.check == 'all' and (ll or big or bad or total and blank / total >= 0.10):
+        print('FAIL: out of bounds (blank rows < 10%, export cells <= 50 lines, docstrings end a sentence, lines <= 120)')
+        sys.exit(1)
 
 if __name__ == '__main__': main()
