@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np, torch
 from csip.data import PairImageDataset
 from csip.scenes import SceneConfig
-from csip.train import train, load_trained_model
+from csip.train import train_csip, load_trained_model
 from csip.quickstart import PRESETS, prepare_training_data, suite_config
 from csip.evaluate.suite import load_datasets, pair_banners, pair_features, evaluate_features
 
@@ -40,7 +40,7 @@ for seed in a.seeds:
         ds = PairImageDataset(pairs, banners, size=tc.encoder.image_size, marker=cfg.marker, dtype=torch.uint8,
                               hflip=h, seed=seed)
         t = time.time(); out = run/f'csip_hflip{h}_seed{seed}'
-        train(tc, ds, out, resume=(out/'checkpoint.pt').exists(), workers=0, progress=False, tensorboard=False)
+        train_csip(tc, ds, out, resume=(out/'checkpoint.pt').exists(), workers=0, progress=False, tensorboard=False)
         backbone = load_trained_model(out/'checkpoint.pt').image_encoder.eval()
         res = evaluate_features(lambda name, ps: pair_features(backbone, ps, tc.encoder.image_size, cfg.marker),
                                 sets, ub, suite_config(cfg))

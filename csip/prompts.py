@@ -667,7 +667,7 @@ def quickstart_baselines(run,        # a quickstart run's folder
                          seed:int=0, # the backbone seed
                         ) -> dict:   # `{name: (backbone, image size, marker)}`
     "A quickstart run's frozen baselines (semantic, random init) of backbone seed `seed`."
-    from csip.quickstart import SemanticModel
+    from csip.train import SemanticModel
     from csip.encoders import build_model
     run = Path(run); cfg = read_json(run / 'config.json')
     enc = TrainConfig.from_dict(cfg['train']).encoder

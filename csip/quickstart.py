@@ -17,8 +17,8 @@ from .scenes import SceneConfig, make_default_scenes, GQA_PREDICATE
 from .data import (PairSamplingConfig, PairImageDataset, load_coco_pairs, SPATIALSENSE_PREDICATES)
 from .utils import read_json, write_json, script_errors, script_config, SET_FLAG
 from .cache import CacheConfig, compute_banners, BannerCache
-from .encoders import EncoderConfig, build_model
-from .train import TrainConfig, train, load_trained_model, read_metrics, save_checkpoint
+from .encoders import EncoderConfig
+from .train import TrainConfig, load_trained_model, read_metrics, save_checkpoint
 from .evaluate.relations import ProbeConfig
 from .evaluate.vqa import VQAConfig
 from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, banner_candidate, model_candidate,
@@ -129,7 +129,6 @@ def training_data(cfg:QuickstartConfig, # the run's configuration: encoder size 
 
 # %% ../nbs/09_quickstart.ipynb #b7263576
 from .train import train_csip, train_semantic, load_semantic_model
-from .train import SemanticModel  # noqa: F401 (csip.prompts imports it from csip.quickstart)
 
 def _loader_workers(cfg:QuickstartConfig) -> int: return 0 if cfg.in_memory else cfg.workers
 
@@ -180,18 +179,17 @@ def openclip_candidate() -> tuple:  # (the open_clip candidate, None), or (None,
     return model_candidate(f'openclip:{name}:{weights}'), None
 
 # %% ../nbs/09_quickstart.ipynb #2e1ce1cf
-from .prompts import GEOMETRIC_PREDICATES, HardNegativeConfig, write_hard_negatives
-
-def predicate_ceiling(pairs, scene_graphs_file) -> float:
-    """The best predicate top-1 any classifier can reach on the true triplets of `pairs`: pairs are grouped by the set
-    of predicates that really hold for them (from the GQA-format scene graphs of the same images), and each group can at
-    best always answer its most frequent label."""
+def predicate_ceiling(pairs,             # the SpatialSense-format test pairs (`Pair` records)
+                      scene_graphs_file, # the GQA-format scene graphs of the same images
+                     ) -> float:
+    "The best predicate top-1 any classifier can reach on the true triplets of `pairs` (see the prose above)."
     graphs, name_of = read_json(scene_graphs_file), {v: k for k, v in GQA_PREDICATE.items()}
     def find(objects, o, where):
         x0, y0, x1, y1 = o.bbox
         hits = [k for k, v in objects.items() if v['name'] == o.category and
                 max(abs(v['x'] - x0), abs(v['y'] - y0), abs(v['x'] + v['w'] - x1), abs(v['y'] + v['h'] - y1)) <= 1]
-        if len(hits) != 1: raise ValueError(f"{scene_graphs_file}: {len(hits)} objects match {o.category} {o.bbox} of {where}")
+        if len(hits) != 1:
+            raise ValueError(f"{scene_graphs_file}: {len(hits)} objects match {o.category} {o.bbox} of {where}")
         return hits[0]
     groups = {}
     for p in (p for p in pairs if p.label):
@@ -200,6 +198,9 @@ def predicate_ceiling(pairs, scene_graphs_file) -> float:
         truth = frozenset(name_of[r['name']] for r in objects[a]['relations'] if r['object'] == b)
         groups.setdefault(truth, []).append(p.predicate)
     return sum(max(map(ps.count, set(ps))) for ps in groups.values()) / sum(map(len, groups.values()))
+
+# %% ../nbs/09_quickstart.ipynb #e97f51bb
+from .prompts import GEOMETRIC_PREDICATES, HardNegativeConfig, write_hard_negatives
 
 def quickstart_hard_negatives(cfg:QuickstartConfig, # the run's configuration
                              ) -> HardNegativeConfig:
@@ -214,7 +215,12 @@ def suite_config(cfg:QuickstartConfig, # the run's configuration
     return SuiteConfig(probe=cfg.probe, vqa=cfg.vqa, cache=cfg.cache, seeds=tuple(cfg.seeds),
                        hard_negatives=None if run is None else str(Path(run) / 'hard_negatives'))
 
-def quickstart_models(cfg:QuickstartConfig, pairs, data, run:Path, device=None) -> dict:
+def quickstart_models(cfg:QuickstartConfig, # the run's configuration
+                      pairs,               # the training pairs (`Pair` records)
+                      data,                # their training dataset (`training_data`)
+                      run:Path,            # the run folder: trained backbones and hard-negative sets go there
+                      device=None,         # torch device; None: CUDA when available
+                     ) -> dict:
     "Train (or load) the backbones of every backbone seed -> the rows to evaluate, `{name: [one candidate per seed]}`."
     enc, models = cfg.train.encoder, {'random init': [], 'semantic': [], 'C-SIP': []}
     write_hard_negatives(run / 'hard_negatives', quickstart_hard_negatives(cfg))   # read by `suite_config(cfg, run)`
@@ -223,7 +229,8 @@ def quickstart_models(cfg:QuickstartConfig, pairs, data, run:Path, device=None) 
         semantic, csip = run / f'semantic_seed{seed}.pt', run / f'csip_seed{seed}' / 'checkpoint.pt'
         models['random init'].append(random_candidate(enc, seed, cfg.marker))
         trained = semantic_backbone(cfg, pairs, data, run, seed, device)
-        models['semantic'].append(backbone_candidate(f'semantic:{semantic}', trained, enc.image_size, cfg.marker, semantic))
+        models['semantic'].append(backbone_candidate(f'semantic:{semantic}', trained, enc.image_size, cfg.marker,
+                                                     semantic))
         models['C-SIP'].append(backbone_candidate(f'checkpoint:{csip}', csip_backbone(cfg, data, run, seed, device),
                                                   enc.image_size, cfg.marker, csip))
     return models

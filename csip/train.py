@@ -19,15 +19,15 @@ from .forces import BannerConfig, force_banners
 from .utils import atomic_write, script_errors, dist_env, flat_fields, script_config, SET_FLAG, data_specs
 
 # %% auto #0
-__all__ = ['CSIP_OBJECTIVE', 'train', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler',
-           'DeviceBatches', 'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo',
-           'setup_distributed', 'autocast_context', 'open_clip_decays', 'build_optimizer', 'lr_factor',
-           'build_scheduler', 'check_training_setup', 'save_checkpoint', 'rng_state', 'set_rng_state',
-           'load_checkpoint', 'convert_checkpoint', 'model_from_state', 'trained_state', 'load_trained_model',
-           'MetricsLog', 'read_metrics', 'forward_loss', 'Objective', 'clamp_logit_scale', 'Run', 'prepare_model',
-           'prepare_run', 'resume_checkpoint', 'restore', 'run_state', 'RunLog', 'train_step', 'do_train', 'fit',
-           'train_csip', 'cache_dataset', 'make_dataset', 'csip_train', 'evaluate_batches', 'SemanticModel',
-           'LoaderShuffleSampler', 'semantic_objective', 'train_semantic', 'load_semantic_model']
+__all__ = ['CSIP_OBJECTIVE', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
+           'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed',
+           'autocast_context', 'open_clip_decays', 'build_optimizer', 'lr_factor', 'build_scheduler',
+           'check_training_setup', 'save_checkpoint', 'rng_state', 'set_rng_state', 'load_checkpoint',
+           'convert_checkpoint', 'model_from_state', 'trained_state', 'load_trained_model', 'MetricsLog',
+           'read_metrics', 'forward_loss', 'Objective', 'clamp_logit_scale', 'Run', 'prepare_model', 'prepare_run',
+           'resume_checkpoint', 'restore', 'run_state', 'RunLog', 'train_step', 'do_train', 'fit', 'train_csip',
+           'cache_dataset', 'make_dataset', 'csip_train', 'evaluate_batches', 'SemanticModel', 'LoaderShuffleSampler',
+           'semantic_objective', 'train_semantic', 'load_semantic_model']
 
 # %% ../nbs/04_train.ipynb #3ed4bf8c
 @dataclass(frozen=True)
@@ -670,7 +670,6 @@ def train_csip(config:TrainConfig,  # the run
     "Train C-SIP on `dataset`, writing checkpoints and metrics to `out_dir`."
     return fit(CSIP_OBJECTIVE, config, dataset, out_dir, **kwargs)
 
-train = train_csip   # the name of earlier versions, kept until every caller says train_csip
 
 # %% ../nbs/04_train.ipynb #12e39955
 def cache_dataset(cache_dirs:list,      # banner cache folders (`csip_banners`), trained on together

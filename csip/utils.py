@@ -50,7 +50,8 @@ def read_json(path):  # a JSON file
     try:
         with open(path, 'rb') as f: return json.load(f)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno} (char {e.pos}): {e.msg}") from None
+        at = f"line {e.lineno}, column {e.colno} (char {e.pos})"
+        raise ValueError(f"{path}: malformed JSON at {at}: {e.msg}") from None
     except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 JSON ({e})") from None
 
 # %% ../nbs/00_utils.ipynb #d48c1a50
@@ -228,7 +229,8 @@ def script_config(from_flags,          # the configuration the script's plain fl
                  ):
     "The configuration a console script runs: `from_flags`, or the `--config` file's, then the `--set` overrides."
     if config is not None:
-        given = {k: v for (k, v), (_, d) in zip(flat_fields(from_flags).items(), flat_fields(default).items()) if v != d}
+        defaults = flat_fields(default)
+        given = {k: v for k, v in flat_fields(from_flags).items() if v != defaults[k]}
         if given:
             sets_ = ' '.join(f'--set {k}={json.dumps(v) if not isinstance(v, str) else v}' for k, v in given.items())
             raise ValueError(f"--config {config} replaces the plain flags, but some were given too: "
