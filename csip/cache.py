@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.basics import patch
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
@@ -403,6 +404,12 @@ class BannerCache:
                 for j in np.nonzero(np.isnan(a).any((1, 2)))[0]]
     def __repr__(self): return f'BannerCache({str(self.cache_dir)!r}, {len(self)} pairs, {len(self.shards)} shards)'
 
+# %% ../nbs/02b_cache.ipynb #ac794bf2
+@patch(as_prop=True)
+def banner_config(self:BannerCache) -> BannerConfig:
+    "How the cache's banners were made: the name every banner source uses for it (`csip.train` checks it)."
+    return self.config.banner
+
 # %% ../nbs/02b_cache.ipynb #5ee87e12
 DATA_FORMATS = ('coco', 'spatialsense')   # the dataset formats a cache's source records
 
@@ -601,6 +608,8 @@ class CacheRows:
                  caches:list,  # `BannerCache`s made with one banner configuration
                  rows:list):   # [(c, i), ...]: row k is `caches[c][i]`
         self.caches, self.rows, self.config = caches, rows, caches[0].config
+    @property
+    def banner_config(self) -> BannerConfig: return self.config.banner
     def __len__(self): return len(self.rows)
     def __getitem__(self, k:int) -> np.ndarray: c, i = self.rows[k]; return self.caches[c][i]
 

@@ -14,6 +14,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 import scipy.io
+from fastcore.basics import patch
 from .utils import read_json
 
 # %% auto #0
@@ -716,6 +717,12 @@ class PairImageDataset(torch.utils.data.Dataset):
         x = self.image(i)
         if self.flipped(i, epoch): x, b = x.flip(-1), hflip_banners(b)
         return x, torch.from_numpy(np.array(b)), (self.pairs[i].pair_id if self.return_pair_id else i)
+
+# %% ../nbs/02_data.ipynb #2b7c4bff
+@patch(as_prop=True)
+def banner_config(self:PairImageDataset): # -> the `BannerConfig` of its banners, or None when the store does not say
+    "How the banners were made, as the banner store says (`BannerCache.banner_config`); `train` checks it."
+    return getattr(self.banners, 'banner_config', None)
 
 # %% ../nbs/02_data.ipynb #3c748f7c
 def make_loader(dataset,                # a `PairImageDataset` (or any dataset)

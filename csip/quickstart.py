@@ -107,7 +107,7 @@ class InMemoryPairs(torch.utils.data.Dataset):
         loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
         batches = list(tqdm(loader, desc='preparing training images', unit='batch'))
         self.images = torch.cat([x for x, _, _ in batches]); self.banners = torch.cat([b for _, b, _ in batches])
-        self.banner_config = getattr(getattr(dataset.banners, 'config', None), 'banner', None)
+        self.banner_config = dataset.banner_config
     def __len__(self): return len(self.images)
     def __getitem__(self, i): return self.images[i], self.banners[i], i
 

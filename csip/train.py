@@ -269,15 +269,6 @@ def build_scheduler(opt:torch.optim.Optimizer,   # its lr follows the schedule
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, config.warmup_steps, config.schedule))
 
 # %% ../nbs/04_train.ipynb #90cf9c2c
-def _data_banner_config(dataset):
-    "The `BannerConfig` a dataset's banners were made with, if it says (itself, or its `banners` store)."
-    for obj in (dataset, getattr(dataset, 'banners', None)):
-        for attr in ('banner_config', 'config'):
-            c = getattr(obj, attr, None)
-            c = getattr(c, 'banner', c)                 # csip.cache.CacheConfig holds a BannerConfig
-            if isinstance(c, BannerConfig): return c
-    return None
-
 def check_training_setup(config:TrainConfig,  # the run
                          dataset,              # items `(image, banner, index)`
                          world_size:int=1):    # processes
@@ -298,7 +289,7 @@ def check_training_setup(config:TrainConfig,  # the run
     if getattr(dataset, 'hflip', 0.0) != config.hflip:
         raise ValueError(f"TrainConfig.hflip is {config.hflip}, the dataset flips with probability "
                          f"{getattr(dataset, 'hflip', 0.0)} (csip.data.PairImageDataset(hflip=...)); make them equal")
-    dc = _data_banner_config(dataset)
+    dc = getattr(dataset, 'banner_config', None)   # every banner source's name for it (csip.data, csip.cache)
     if dc is not None and dc != config.banner:
         raise ValueError(f"the banners of this dataset were made with {dc}, the run expects {config.banner}: "
                          f"rebuild the banner cache or change TrainConfig.banner")
