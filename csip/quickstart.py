@@ -447,7 +447,7 @@ def run_quickstart(preset:str='cpu',           # one of `PRESETS`: the configura
 
 # %% ../nbs/09_quickstart.ipynb #2550bb61
 @call_parse
-def csip_quickstart(preset:str='cpu',    # 'cpu' (2 cores, < 15 min), 'gpu' (one GPU), 'cpu-grid', 'cpu-tint', 'test'
+def csip_quickstart(preset:str='cpu',    # 'cpu' (2 cores, ~17 min), 'gpu' (one GPU), 'cpu-grid', 'cpu-tint', 'test'
                     name:str=None,       # run folder name under out_root (default: the preset)
                     out_root:str='runs', # where run folders go
                     device:str=None,     # torch device for training (default: CUDA if available, else CPU)
