@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 import csip
 from .forces import BannerConfig, force_banners
 from .data import (ObjectRef, Pair, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig)
-from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_config, override, read_config, config_in,
+from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_config, config_in,
                         flat_fields, data_specs)
 
 # %% auto #0
@@ -488,12 +488,7 @@ def banners_config(from_flags:BannersConfig,  # what the plain flags say
                    sets:list|None=None,       # --set: 'dotted.field=value' overrides, applied last
                   ) -> BannersConfig:       # what csip_banners runs
     "The configuration `csip_banners` runs: the plain flags' or the `--config` file's, then the `--set` overrides."
-    if config is None: return script_config(from_flags, BannersConfig(), None, sets)
-    if from_flags != BannersConfig():
-        given = [k for k, v in flat_fields(from_flags).items() if v != flat_fields(BannersConfig())[k]]
-        raise ValueError(f"--config {config} replaces the plain flags, but some were given too ({', '.join(given)}): "
-                         "put them on top of the file as --set")
-    return override(banners_config_in(read_config(config), str(config)), sets)
+    return script_config(from_flags, BannersConfig(), config, sets, find=banners_config_in)
 
 # %% ../nbs/02b_cache.ipynb #50470ef3
 DATA_KINDS = ('coco', 'spatialsense', 'scenes')   # the `<kind>` of csip_banners' DATA

@@ -226,6 +226,7 @@ def script_config(from_flags,          # the configuration the script's plain fl
                   default,             # the same with every flag at its default (the dataclass defaults)
                   config:str|None=None,# --config: a file `read_config` reads, used instead of the flags
                   sets:list|None=None, # --set: 'dotted.field=value' overrides, applied last
+                  find=None,           # `find(d, source)`: the configuration in the file's dict; default `config_in`
                  ):
     "The configuration a console script runs: `from_flags`, or the `--config` file's, then the `--set` overrides."
     if config is not None:
@@ -235,7 +236,8 @@ def script_config(from_flags,          # the configuration the script's plain fl
             sets_ = ' '.join(f'--set {k}={json.dumps(v) if not isinstance(v, str) else v}' for k, v in given.items())
             raise ValueError(f"--config {config} replaces the plain flags, but some were given too: "
                              f"put them on top of the file as {sets_}")
-        from_flags = config_in(read_config(config), type(default), str(config))
+        find = find or (lambda d, source: config_in(d, type(default), source))
+        from_flags = find(read_config(config), str(config))
     return override(from_flags, sets)
 
 def flag_mismatches(script,        # a console script's function (`call_parse`-wrapped or not)
