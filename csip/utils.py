@@ -4,30 +4,50 @@
 
 # %% ../nbs/00_utils.ipynb #6fe525fa
 from __future__ import annotations
-import dataclasses, json, os, sys, types, typing
+import dataclasses, json, os, shutil, signal, sys, threading, types, typing
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore import script as fastcore_script
 
 # %% auto #0
-__all__ = ['SET_FLAG', 'atomic_write', 'write_json', 'read_json', 'cpu_threads', 'dist_env', 'on_command_line', 'script_errors',
-           'flat_fields', 'get_field', 'set_field', 'override', 'read_config', 'from_plain', 'config_in',
-           'script_config', 'flag_mismatches', 'data_specs']
+__all__ = ['SET_FLAG', 'write_error', 'atomic_write', 'write_json', 'read_json', 'cpu_threads', 'dist_env', 'on_command_line',
+           'Interrupted', 'script_errors', 'StopSignals', 'flat_fields', 'get_field', 'set_field', 'override',
+           'read_config', 'from_plain', 'config_in', 'script_config', 'flag_mismatches', 'data_specs']
 
 # %% ../nbs/00_utils.ipynb #b50ebb9e
+def write_error(path,  # the file that could not be written
+                e:Exception, # the error the write raised
+                size:int|None=None, # bytes the write needed, when known
+               ) -> OSError:
+    "One-line `OSError` (same `errno`) naming `path`, the cause and what was needed: the size and the disk's free space."
+    cause = getattr(e, 'strerror', None) or str(e).strip().splitlines()[0]
+    human = lambda n: f"{n} bytes" if n < 2**20 else f"{n / 2**20:.1f} MiB"
+    try: free = f"{human(shutil.disk_usage(Path(path).parent).free)} free on its disk"
+    except OSError: free = None
+    needed = '; '.join(s for s in (f"{human(size)} needed" if size else None, free) if s)
+    err = OSError(f"{path}: could not be written ({cause}{'; ' + needed if needed else ''})")
+    err.errno = getattr(e, 'errno', None)
+    return err
+
 def atomic_write(path,  # the file to (over)write
                  data,  # bytes, str, or a function given the open binary file
                 ) -> Path:
-    "Write `data` to `path` atomically: temporary file in the same folder, fsync, rename."
+    "Write `data` to `path` atomically: temporary file, fsync, rename; a failed write leaves no file, one-line error."
     path = Path(path); tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')
+    if isinstance(data, str): data = data.encode()
     try:
         with open(tmp, 'wb') as f:
             if callable(data): data(f)
-            else: f.write(data.encode() if isinstance(data, str) else data)
+            else: f.write(data)
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e: raise write_error(path, e, None if callable(data) else len(data)) from None
+    except RuntimeError as e:                    # torch.save reports a failed write as a RuntimeError
+        if 'write' not in str(e): raise
+        raise write_error(path, e) from None
     finally: tmp.unlink(missing_ok=True)
     return path
+
 
 # %% ../nbs/00_utils.ipynb #110618b4
 def _json_plain(o):
@@ -75,16 +95,52 @@ def on_command_line(prog:str, # the console script's name (its function's name)
     "True while fastcore's `call_parse` runs the console script `prog` from a parsed command line."
     return getattr(fastcore_script._cli_func.get(), '__name__', None) == prog
 
+class Interrupted(Exception):
+    "A job stopped by signal `signum` after saving what it had done; its console script exits with 128 + `signum`."
+    def __init__(self, signum:int,   # the signal (`signal.SIGTERM`, `signal.SIGINT`)
+                 message:str):       # what was saved and how to continue
+        super().__init__(message); self.signum = int(signum)
+
 @contextmanager
 def script_errors(prog:str,           # the console script's name (its function's name), printed before the message
                   debug:bool=False):  # raise with the full traceback instead
-    "On the command line, a user's mistake (`ValueError`, `OSError`, `KeyError`) prints `prog: error: ...` and exits 2."
+    "On the command line, the exit status: 0 done, 2 and one line for a user's mistake, 128 + n stopped by signal n."
+    if not on_command_line(prog): yield; return                 # from Python: exceptions as they are, results returned
+    say = lambda m: print(f'{prog}: {m}', file=sys.stderr)
     try: yield
+    except Interrupted as e: say(e); raise SystemExit(128 + e.signum) from None
+    except KeyboardInterrupt:
+        if debug: raise
+        say('interrupted (Ctrl-C)'); raise SystemExit(128 + signal.SIGINT) from None
     except (ValueError, OSError, KeyError) as e:
-        if debug or not on_command_line(prog): raise
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f'{prog}: error: {message}', file=sys.stderr)
-        raise SystemExit(2) from None
+        if debug: raise
+        say(f"error: {e.args[0] if isinstance(e, KeyError) and e.args else e}"); raise SystemExit(2) from None
+    raise SystemExit(0)                   # not the body's return value: `sys.exit(<object>)` would print it, status 1
+
+
+# %% ../nbs/00_utils.ipynb #be8f58ee
+class StopSignals:
+    "While active, SIGINT and SIGTERM are recorded, not fatal: a loop calls `requested()` each step and stops there."
+    def __init__(self, signals:tuple=(signal.SIGINT, signal.SIGTERM)):  # the signals that ask to stop
+        self.signals, self.signum, self._old = signals, 0, {}
+    def _handle(self, signum, frame):
+        if self.signum == signal.SIGINT and signum == signal.SIGINT: raise KeyboardInterrupt   # Ctrl-C twice: now
+        self.signum = signum
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():      # Python handles signals in the main thread only
+            self._old = {s: signal.signal(s, self._handle) for s in self.signals}
+        return self
+    def __exit__(self, *exc):
+        for s, h in self._old.items(): signal.signal(s, h)
+        self._old = {}
+    def requested(self, world_size:int=1,  # processes that must agree (torchrun); > 1 needs `torch.distributed`
+                  device=None,            # the device of the collective (the process group's: a GPU under NCCL)
+                 ) -> int:                # the signal to stop on, 0 for none
+        "The signal received, by this process or, with `world_size > 1`, by any (the all-reduced maximum)."
+        if world_size <= 1: return self.signum
+        import torch, torch.distributed as dist
+        flag = torch.tensor([self.signum], device=device); dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return int(flag.item())
 
 # %% ../nbs/00_utils.ipynb #6e176f57
 def _hints(cls) -> dict:
