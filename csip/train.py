@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #d19a6e72
 from __future__ import annotations
-import csv, io, math, pickle, random, re, time, contextlib
+import csv, io, math, pickle, random, re, shutil, signal, time, contextlib
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 from typing import Callable
@@ -17,17 +17,18 @@ from fastcore.script import call_parse, store_true
 from .encoders import EncoderConfig, build_model, check_encoder_config, CSIPModel
 from .forces import BannerConfig, force_banners
 from .utils import atomic_write, script_errors, dist_env, flat_fields, script_config, SET_FLAG, data_specs
+from .utils import StopSignals, Interrupted
 
 # %% auto #0
-__all__ = ['CSIP_OBJECTIVE', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
-           'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed',
-           'autocast_context', 'open_clip_decays', 'build_optimizer', 'lr_factor', 'build_scheduler',
-           'check_training_setup', 'save_checkpoint', 'rng_state', 'set_rng_state', 'load_checkpoint',
-           'convert_checkpoint', 'model_from_state', 'trained_state', 'load_trained_model', 'MetricsLog',
-           'read_metrics', 'forward_loss', 'Objective', 'clamp_logit_scale', 'Run', 'prepare_model', 'prepare_run',
-           'resume_checkpoint', 'restore', 'run_state', 'RunLog', 'train_step', 'do_train', 'fit', 'train_csip',
-           'cache_dataset', 'make_dataset', 'csip_train', 'evaluate_batches', 'SemanticModel', 'LoaderShuffleSampler',
-           'semantic_objective', 'train_semantic', 'load_semantic_model']
+__all__ = ['CSIP_OBJECTIVE', 'RUN_LENGTH', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler',
+           'DeviceBatches', 'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo',
+           'setup_distributed', 'autocast_context', 'open_clip_decays', 'build_optimizer', 'lr_factor',
+           'build_scheduler', 'check_training_setup', 'save_checkpoint', 'rng_state', 'set_rng_state',
+           'load_checkpoint', 'convert_checkpoint', 'model_from_state', 'trained_state', 'load_trained_model',
+           'MetricsLog', 'read_metrics', 'forward_loss', 'Objective', 'clamp_logit_scale', 'Run', 'prepare_model',
+           'prepare_run', 'resume_checkpoint', 'restore', 'run_state', 'RunLog', 'train_step', 'do_train', 'fit',
+           'train_csip', 'cache_dataset', 'make_dataset', 'check_run_folder', 'csip_train', 'evaluate_batches',
+           'SemanticModel', 'LoaderShuffleSampler', 'semantic_objective', 'train_semantic', 'load_semantic_model']
 
 # %% ../nbs/04_train.ipynb #3ed4bf8c
 @dataclass(frozen=True)
@@ -522,18 +523,22 @@ def prepare_run(objective:Objective,  # what is optimised
     return Run(objective, config, info, raw, model, opt, build_scheduler(opt, config, total), scaler, sampler, total)
 
 # %% ../nbs/04_train.ipynb #c0ffee05
+RUN_LENGTH = ('epochs', 'max_steps')   # the fields a resumed run may change: it is extended (or ends sooner)
+
 def resume_checkpoint(path,               # the run's checkpoint.pt
                       config:TrainConfig, # the configuration the run is resumed with
                      ) -> dict:
-    "The checkpoint a run resumes from; `ValueError` naming the differing fields if it was made with another config."
+    "The checkpoint a run resumes from; `ValueError` naming the differing fields (but `RUN_LENGTH`'s) of another config."
     ck = load_checkpoint(path)
-    diff = config_diff(TrainConfig.from_dict(ck['config']), config)
+    diff = {k: v for k, v in config_diff(TrainConfig.from_dict(ck['config']), config).items() if k not in RUN_LENGTH}
     if diff: raise ValueError(f"{path} was made with another config; differing fields (checkpoint, now): {diff}")
     return ck
 
 def restore(run:Run,    # a fresh run (`prepare_run`)
             ck:dict):   # its checkpoint (`resume_checkpoint`)
     "Load the model, optimiser, schedule, grad scaler and RNG states of `ck` into `run`, and its step."
+    if ck['step'] > run.total:
+        raise ValueError(f"the checkpoint is at step {ck['step']}, past the {run.total} steps asked for (max_steps, epochs)")
     run.raw.load_state_dict(ck['model']); run.opt.load_state_dict(ck['optimizer'])
     run.sched.load_state_dict(ck['scheduler']); run.scaler.load_state_dict(ck['scaler'])
     set_rng_state(ck['rng']); run.step = ck['step']
@@ -619,20 +624,25 @@ def do_train(run:Run,                   # prepared (`prepare_run`) and maybe res
     ck_path, log, spe, cuda = Path(out_dir) / 'checkpoint.pt', RunLog(run, out_dir, progress, tensorboard), \
         run.sampler.steps_per_epoch, run.info.device.type == 'cuda'
     on_device = isinstance(dataset, DeviceBatches)
-    loader = None if on_device else torch.utils.data.DataLoader(
-        dataset, batch_sampler=run.sampler, num_workers=workers, pin_memory=cuda, persistent_workers=workers > 0,
-        prefetch_factor=4 if workers > 0 else None)
-    run.raw.train()
-    while run.step < run.total and run.step != stop_after:
-        epoch = run.step // spe
-        run.sampler.set_position(epoch, run.step % spe)
-        for images, banners, index in (dataset.batches(run.sampler) if on_device else loader):
-            log.add(train_step(run, images, banners, index), epoch)
-            last = run.step == run.total
-            if run.step % run.config.checkpoint_every == 0 or last:
-                if run.info.main: save_checkpoint(ck_path, run_state(run))
-                if run.info.world_size > 1: dist.barrier()
-            if last or run.step == stop_after: break
+    with StopSignals() as stop:   # SIGINT/SIGTERM: checkpoint at the next step, then `Interrupted` (all ranks agree)
+        loader = None if on_device else torch.utils.data.DataLoader(
+            dataset, batch_sampler=run.sampler, num_workers=workers, pin_memory=cuda, persistent_workers=workers > 0,
+            prefetch_factor=4 if workers > 0 else None)
+        run.raw.train()
+        while run.step < run.total and run.step != stop_after:
+            epoch = run.step // spe
+            run.sampler.set_position(epoch, run.step % spe)
+            for images, banners, index in (dataset.batches(run.sampler) if on_device else loader):
+                log.add(train_step(run, images, banners, index), epoch)
+                last, signum = run.step == run.total, stop.requested(run.info.world_size, run.info.device)
+                if run.step % run.config.checkpoint_every == 0 or last or signum:
+                    if run.info.main: save_checkpoint(ck_path, run_state(run))
+                    if run.info.world_size > 1: dist.barrier()
+                if signum:
+                    log.close()
+                    raise Interrupted(signum, f"stopped by {signal.Signals(signum).name} at step {run.step} of "
+                                              f"{run.total}: {ck_path} saved; continue with --resume")
+                if last or run.step == stop_after: break
     log.close()
     return ck_path
 
@@ -694,6 +704,20 @@ def make_dataset(spec:str,             # '<kind>:<where>[,<kind>:<where>...]' wi
         raise ValueError(f"--data {spec!r}: only banner caches train together (cache:DIR1,cache:DIR2)")
     return DATASETS[kinds[0]]([where for _, where in parts], config, strict)
 
+# %% ../nbs/04_train.ipynb #246d30ab
+def check_run_folder(out_dir,              # the run's folder
+                     resume:bool=False,    # the run continues from its checkpoint.pt
+                     overwrite:bool=False, # the run starts again: its checkpoint, metrics.csv and tb/ are removed
+                    ):
+    "Refuse (`ValueError`) to start a run at step 0 in a folder that holds one, unless `resume` or `overwrite`."
+    out_dir = Path(out_dir)
+    if resume or not (out_dir / 'checkpoint.pt').exists(): return
+    if not overwrite:
+        raise ValueError(f"{out_dir} holds a run (checkpoint.pt): continue it with --resume (--max_steps may extend "
+                         "it), or start it again from step 0 with --overwrite (its checkpoint and metrics are replaced)")
+    for name in ('checkpoint.pt', 'metrics.csv'): (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / 'tb', ignore_errors=True)
+
 # %% ../nbs/04_train.ipynb #c0ffee20
 @call_parse
 def csip_train(
@@ -716,6 +740,7 @@ def csip_train(
     workers:int=4,                    # DataLoader processes
     device:str=None,                  # default: cuda if available
     resume:store_true=False,          # continue from out_dir/checkpoint.pt
+    overwrite:store_true=False,       # start again from step 0 in an out_dir that holds a run (its files are replaced)
     strict:store_true=False,          # a bad record in the caches' annotation files is an error, not skipped
     no_progress:store_true=False,     # no progress bar
     debug:store_true=False,           # show the full traceback
@@ -729,6 +754,7 @@ def csip_train(
         cfg = script_config(flags, TrainConfig(hflip=auto_hflip), config, set)
         check_encoder_config(cfg.encoder)
         ds = make_dataset(data, cfg, strict)
+        check_run_folder(out_dir, resume, overwrite)
         return train_csip(cfg, ds, out_dir, resume=resume, device=device, workers=workers, progress=not no_progress)
 
 # %% ../nbs/04_train.ipynb #cf90a03b
