@@ -21,10 +21,10 @@ from .utils import read_json
 __all__ = ['BOX_TOL_PX', 'BOX_TOL_FRAC', 'SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A',
            'TINT_B', 'TINT_ALPHA', 'ObjectRef', 'Pair', 'box_mask', 'object_mask', 'pair_masks', 'RecordError',
            'Records', 'Skips', 'check_bbox', 'check_image', 'check_folder', 'open_image', 'PairSamplingConfig',
-           'coco_objects', 'sample_image_pairs', 'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box',
-           'load_spatialsense', 'UnRelQuery', 'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa',
-           'union_box', 'crop_geometry', 'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset',
-           'make_loader']
+           'rle_counts', 'check_rle_counts', 'check_polygons_in_image', 'coco_objects', 'sample_image_pairs',
+           'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'UnRelQuery',
+           'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry',
+           'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset', 'make_loader']
 
 # %% ../nbs/02_data.ipynb #83195d5d
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def _check_segmentation(seg, height, width, where):
             raise RecordError(f"{where}: RLE size {seg.get('size')} differs from the image size [{height}, {width}]",
                               'RLE of the wrong size')
         if 'counts' not in seg: raise RecordError(f"{where}: RLE without 'counts'", 'RLE without counts')
-        return
+        return check_rle_counts(seg['counts'], height, width, where)
     if not isinstance(seg, list) or not seg:
         raise RecordError(f"{where}: segmentation must be polygons or RLE", 'segmentation not polygons or RLE')
     for p in seg:
@@ -204,6 +204,47 @@ def _check_segmentation(seg, height, width, where):
     try: flat = not any(_polygon_area(p) > 0 for p in seg)
     except TypeError: raise RecordError(f"{where}: polygon of non-numbers", 'too-short polygon') from None
     if flat: raise RecordError(f"{where}: polygons of zero area {str(seg)[:80]}", 'degenerate polygon')
+    check_polygons_in_image(seg, height, width, where)
+
+# %% ../nbs/02_data.ipynb #1bcae82e
+def rle_counts(counts,  # an RLE's `counts`: a list of run lengths, or COCO's compressed string (str or bytes)
+              ) -> list: # the run lengths as pycocotools reads them (a negative one stays negative here)
+    "The run lengths of RLE `counts`; a compressed string decoded as cocoapi's `rleFrString` does."
+    if not isinstance(counts, (str, bytes)): return list(counts)
+    s, out, p = counts.encode() if isinstance(counts, str) else counts, [], 0
+    while p < len(s):
+        x, k, more = 0, 0, True
+        while more:
+            if p == len(s): raise ValueError("the string ends inside a count")
+            c = s[p] - 48; x |= (c & 0x1f) << 5 * k; more = bool(c & 0x20); p += 1; k += 1
+            if not more and c & 0x10: x |= -1 << 5 * k        # the sign bit of the last character
+        out.append(x + out[-2] if len(out) > 2 else x)       # from the fourth count on: a difference
+    return out
+
+def check_rle_counts(counts,     # an RLE's `counts` (list or compressed string)
+                     height:int, # image height, pixels
+                     width:int,  # image width, pixels
+                     where:str): # names the file and the record in the error
+    "`RecordError` unless `counts` are non-negative whole numbers summing to `height * width`, as pycocotools needs."
+    try: runs = rle_counts(counts)
+    except (TypeError, ValueError) as e:
+        raise RecordError(f"{where}: RLE counts are not run lengths ({e})", 'malformed RLE') from None
+    bad = [c for c in runs if isinstance(c, bool) or not isinstance(c, (int, float)) or not c >= 0 or c != int(c)]
+    if bad: raise RecordError(f"{where}: RLE count {bad[0]!r} is not a non-negative whole number", 'malformed RLE')
+    if sum(runs) != height * width:
+        raise RecordError(f"{where}: RLE counts add up to {sum(runs)} pixels, the {width}x{height} image has "
+                          f"{height * width}", 'RLE counts not the image size')
+
+def check_polygons_in_image(seg:list,     # COCO polygons `[[x1, y1, x2, y2, ...], ...]`
+                            height:int,   # image height, pixels
+                            width:int,    # image width, pixels
+                            where:str):   # names the file and the record in the error
+    "`RecordError` unless the polygons cover at least one pixel of the image as pycocotools rasterises them."
+    if not all(math.isfinite(_polygon_area(p)) for p in seg):
+        raise RecordError(f"{where}: polygon with a non-finite coordinate", 'polygon not finite')
+    if not mask_utils.area(mask_utils.frPyObjects([[float(v) for v in p] for p in seg], height, width)).any():
+        raise RecordError(f"{where}: the polygons cover no pixel of the {width}x{height} image {str(seg)[:80]}",
+                          'polygon outside the image')
 
 # %% ../nbs/02_data.ipynb #4cfaa8e7
 def _coco_images(d:dict, annotation_file, skips:Skips) -> dict:

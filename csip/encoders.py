@@ -13,6 +13,7 @@ import torch.nn.functional as F
 import torchvision
 from .data import image_to_float, IMAGENET_MEAN, IMAGENET_STD
 from .forces import banner_image
+from .utils import safe_torch_load
 
 # %% auto #0
 __all__ = ['IMAGE_ENCODERS', 'BANNER_ENCODERS', 'EncoderConfig', 'widen_input_conv', 'ImageEncoder', 'TinyCNN',
@@ -93,7 +94,7 @@ def _resnet(depth:int):
     def build(cfg:EncoderConfig) -> ImageEncoder:
         m = getattr(torchvision.models, f'resnet{depth}')(weights=None)
         if cfg.image_weights:
-            sd = torch.load(_need_file(cfg.image_weights, f'resnet{depth}'), map_location='cpu', weights_only=True)
+            sd = safe_torch_load(_need_file(cfg.image_weights, f'resnet{depth}'), f'resnet{depth} weights file')
             sd = {k: v for k, v in sd.items() if not k.startswith('fc.')}
             try: missing, unexpected = m.load_state_dict(sd, strict=False)
             except RuntimeError as e: missing, unexpected = [str(e).splitlines()[1].strip()], []
@@ -154,7 +155,7 @@ def _tiny_cnn(grid:int):
     def build(cfg:EncoderConfig) -> ImageEncoder:
         m = TinyCNN(3, grid=grid)
         if cfg.image_weights:
-            m.load_state_dict(torch.load(_need_file(cfg.image_weights, cfg.image_encoder), weights_only=True))
+            m.load_state_dict(safe_torch_load(_need_file(cfg.image_weights, cfg.image_encoder), f'{cfg.image_encoder} weights file'))
         return ImageEncoder(widen_input_conv(m, cfg.in_chans, bool(cfg.image_weights)), m.feature_dim, cfg.in_chans)
     return build
 

@@ -27,6 +27,17 @@ class BannerConfig:
     p0_eps: float = 0.05    # hybrid-force threshold, as a fraction of the smaller object's size
     norm: str = 'max'       # row normalisation: 'max', 'sum' or 'none'
 
+    def __post_init__(self):  # a bad value is refused when the configuration is made, before anything is written
+        if isinstance(self.n_dirs, bool) or not isinstance(self.n_dirs, (int, np.integer)) or self.n_dirs < 1:
+            raise ValueError(f"n_dirs must be a positive whole number of directions, got {self.n_dirs!r}")
+        try: rs_ok = len(self.rs) > 0 and all(math.isfinite(float(r)) for r in self.rs)
+        except (TypeError, ValueError): rs_ok = False
+        if not rs_ok:
+            raise ValueError(f"rs must be one or more finite force types, got {self.rs!r}")
+        if not (isinstance(self.p0_eps, (int, float, np.number)) and self.p0_eps >= 0):
+            raise ValueError(f"p0_eps must be a number >= 0, got {self.p0_eps!r}")
+        if self.norm not in ('max', 'sum', 'none'): raise ValueError(f"norm must be 'max', 'sum' or 'none', got {self.norm!r}")
+
     def asdict(self) -> dict:
         "The keyword arguments of `force_banners`, in plain JSON-friendly types."
         return dict(rs=tuple(float(r) for r in self.rs), n_dirs=int(self.n_dirs), p0_eps=float(self.p0_eps),

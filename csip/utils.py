@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_utils.ipynb #6fe525fa
 from __future__ import annotations
-import dataclasses, json, os, shutil, signal, sys, threading, types, typing
+import dataclasses, json, os, re, shutil, signal, sys, threading, types, typing
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore import script as fastcore_script
@@ -12,7 +12,8 @@ from fastcore import script as fastcore_script
 # %% auto #0
 __all__ = ['SET_FLAG', 'write_error', 'atomic_write', 'write_json', 'read_json', 'cpu_threads', 'dist_env', 'on_command_line',
            'Interrupted', 'script_errors', 'StopSignals', 'flat_fields', 'get_field', 'set_field', 'override',
-           'read_config', 'from_plain', 'config_in', 'script_config', 'flag_mismatches', 'data_specs']
+           'read_config', 'from_plain', 'config_in', 'safe_torch_load', 'script_config', 'flag_mismatches',
+           'data_specs']
 
 # %% ../nbs/00_utils.ipynb #b50ebb9e
 def write_error(path,  # the file that could not be written
@@ -234,10 +235,7 @@ def read_config(path, # a JSON file, a training checkpoint, or a folder holding 
         if not found: raise FileNotFoundError(f"{path}: no config.json, manifest.json or checkpoint.pt in the folder")
         path = found[0]
     if not path.is_file(): raise FileNotFoundError(f"{path}: configuration file not found")
-    if path.suffix == '.json': return read_json(path)
-    import torch
-    try: d = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: neither JSON nor a checkpoint csip can read ({e})") from None
+    d = read_json(path) if path.suffix == '.json' else safe_torch_load(path, 'JSON file or checkpoint')
     if not isinstance(d, dict): raise ValueError(f"{path}: holds a {type(d).__name__}, not a configuration")
     return d
 
@@ -273,6 +271,26 @@ def config_in(d:dict,            # a dict read by `read_config`
                 raise ValueError(f"{source}: not a valid {cls.__name__} ({e})") from None
         queue += [(v, x) for v in x.values() if isinstance(v, dict)]
     raise ValueError(f"{source}: holds no {cls.__name__} (fields {', '.join(sorted(names))})")
+
+# %% ../nbs/00_utils.ipynb #6cc2cb79
+def _load_reason(e:Exception) -> str:
+    "The gist of a failed `torch.load`, without torch's advice to load the file unsafely."
+    text = str(e).strip()
+    if 'Weights only load failed' in text:
+        why = re.search(r'WeightsUnpickler error:\s*(.+)', text)
+        return ("refused: csip reads only tensors and plain values and runs no code from a file; "
+                + (why.group(1).strip().rstrip('.') if why else 'it holds other objects'))
+    return text.splitlines()[0] if text else type(e).__name__
+
+def safe_torch_load(path,                   # a file written by `torch.save`
+                    what:str='checkpoint',  # what the file should be, for errors ('resnet18 weights file', ...)
+                    map_location='cpu'):    # where the tensors go
+    "`torch.load(path, weights_only=True)`; a missing or unreadable file is one `FileNotFoundError`/`ValueError` line."
+    import torch
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: {what} not found (or not a regular file)")
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e: raise ValueError(f"{path}: not a {what} csip can read ({_load_reason(e)})") from None
 
 # %% ../nbs/00_utils.ipynb #9ae7e4e2
 SET_FLAG = fastcore_script.Param("dotted.field=value: change one field of the configuration (repeatable)", str,
