@@ -4,12 +4,13 @@
 
 # %% ../nbs/02b_cache.ipynb #108ea9d0
 from __future__ import annotations
-import hashlib, json, math, os, re, shlex, time
+import hashlib, io, json, math, os, re, shlex, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
+from PIL import Image
 from fastcore.basics import patch
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
@@ -22,10 +23,11 @@ from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_conf
 # %% auto #0
 __all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'DATA_FORMATS', 'DATA_KINDS', 'EmptyMaskError', 'CacheConfig', 'pair_grid',
            'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256', 'make_manifest', 'read_manifest',
-           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'ChunkMasks',
-           'CacheRun', 'compute_banners', 'BannerCache', 'default_image_dir', 'pair_source', 'source_pairs',
-           'BannersConfig', 'banners_config_in', 'banners_config', 'data_source', 'banners_command', 'csip_banners',
-           'training_pairs', 'CacheRows', 'open_caches']
+           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'checksum_path',
+           'file_sha256', 'record_checksums', 'verify_shards', 'ChunkMasks', 'CacheRun', 'compute_banners',
+           'BannerCache', 'default_image_dir', 'pair_source', 'source_pairs', 'image_defect', 'image_defects',
+           'without_images', 'BannersConfig', 'banners_config_in', 'banners_config', 'data_source', 'banners_command',
+           'csip_banners', 'training_pairs', 'CacheRows', 'open_caches']
 
 # %% ../nbs/02b_cache.ipynb #19ee227d
 MASK_POLICY = 'union-box, centre-sampled at max_side, any-coverage fallback (v1)'
@@ -148,6 +150,7 @@ def read_manifest(cache_dir,  # the cache folder
     path = Path(cache_dir)/'manifest.json'
     if not path.exists():
         raise FileNotFoundError(f'{path}: no banner cache manifest (run compute_banners / csip_banners first)')
+    if not path.is_file(): raise ValueError(f'{path}: not a regular file (a device, a folder or a link to one)')
     try: m = json.loads(path.read_text())
     except json.JSONDecodeError as e: raise ValueError(f'{path}: malformed manifest ({e})') from None
     if not isinstance(m, dict) or m.get('format') != FORMAT: raise ValueError(f'{path}: not a {FORMAT} manifest')
@@ -208,8 +211,45 @@ def shard_ok(path:Path,     # the shard file
 
 def write_shard(path:Path,           # the shard file
                 banners:np.ndarray): # (n, n_r, n_dirs) float32
-    "Write a shard atomically (`atomic_write`: a shard that exists is complete)."
-    atomic_write(path, lambda f: np.save(f, np.ascontiguousarray(banners, dtype=np.float32)))
+    "Write a shard atomically (`atomic_write`: a shard that exists is complete), then its sha256 (`checksum_path`)."
+    buf = io.BytesIO(); np.save(buf, np.ascontiguousarray(banners, dtype=np.float32))
+    atomic_write(path, buf.getvalue()); atomic_write(checksum_path(path), hashlib.sha256(buf.getvalue()).hexdigest())
+
+# %% ../nbs/02b_cache.ipynb #99a03434
+def checksum_path(shard:Path) -> Path:  # a shard file
+    "Where the sha256 of `shard` is written, beside it."
+    return shard.with_name(shard.name + '.sha256')
+
+def file_sha256(path:Path,           # a regular file
+                chunk:int=1 << 22,   # bytes read at a time
+               ) -> str:             # hex digest
+    "sha256 of the file at `path`, read in chunks; `ValueError` when it is not a regular file."
+    if not Path(path).is_file(): raise ValueError(f"{path}: not a regular file")
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while block := f.read(chunk): h.update(block)
+    return h.hexdigest()
+
+def record_checksums(cache_dir,  # a cache folder
+                    ) -> dict|None: # `{shard name: sha256}` now in the manifest; None while shards are missing
+    "Gather the shards' sha256 files into the manifest once every shard has one."
+    cache_dir = Path(cache_dir); m = read_manifest(cache_dir)
+    files = [checksum_path(cache_dir/shard_name(s)) for s in range(m['n_shards'])]
+    if not all(f.is_file() for f in files): return None
+    sums = {shard_name(s): f.read_text().strip() for s, f in enumerate(files)}
+    if m.get('shards_sha256') != sums:
+        atomic_write(cache_dir/'manifest.json', json.dumps({**m, 'shards_sha256': sums}, indent=1))
+    return sums
+
+def verify_shards(cache_dir,  # a complete cache folder
+                 ) -> int:    # the number of shards verified (0: the cache predates checksums)
+    "`ValueError` naming the first shard whose sha256 is not the manifest's (or that is not a regular file)."
+    cache_dir = Path(cache_dir); sums = read_manifest(cache_dir).get('shards_sha256') or {}
+    for name, want in sums.items():
+        if file_sha256(cache_dir/name) != want:
+            raise ValueError(f"{cache_dir/name}: its sha256 is not the one in {cache_dir/'manifest.json'}: the "
+                             "shard changed after it was written; delete it and run csip_banners again to remake it")
+    return len(sums)
 
 # %% ../nbs/02b_cache.ipynb #68ab1caa
 class ChunkMasks(torch.utils.data.Dataset):
@@ -275,7 +315,9 @@ def _shards_todo(cache_dir:Path, m:dict, rank:int, world_size:int, run:CacheRun)
         for tmp in stale: tmp.unlink()
         if stale: run.shards_redone.append(s)
         if path.exists():
-            if shard_ok(path, len(rows), m['banner_shape']): run.shards_found.append(s); continue
+            if shard_ok(path, len(rows), m['banner_shape']):
+                if not checksum_path(path).is_file(): atomic_write(checksum_path(path), file_sha256(path))
+                run.shards_found.append(s); continue
             path.unlink(); run.shards_redone.append(s)
         todo[s] = rows
     return todo
@@ -349,6 +391,7 @@ def compute_banners(pairs,                            # the `csip.data.Pair` rec
                disable=not progress)
     secs = _fill_shards(loader, todo, m['banner_shape'], cache_dir, config, device, batch_size, run, bar)
     bar.close()
+    record_checksums(cache_dir)                     # into the manifest once every rank's shards are there
     run.seconds = dict(wall=time.perf_counter() - t_start, **secs)
     return run
 
@@ -365,7 +408,7 @@ class BannerCache:
             raise ValueError(f"{self.cache_dir} holds banners made with config {m['config']}, "
                              f"but config {config.asdict()} was asked for")
         ids_file = self.cache_dir/m['pair_ids_file']
-        if not ids_file.exists(): raise FileNotFoundError(f'{ids_file}: pair list of the cache is missing')
+        if not ids_file.is_file(): raise FileNotFoundError(f'{ids_file}: pair list missing (or not a regular file)')
         self.pair_ids = ids_file.read_text().splitlines()
         if len(self.pair_ids) != m['n_pairs'] or pair_ids_sha256(self.pair_ids) != m['pair_ids_sha256']:
             raise ValueError(f"{ids_file} does not match {self.cache_dir/'manifest.json'} (count or sha256 differ)")
@@ -456,15 +499,52 @@ def source_pairs(source:dict,             # a manifest's `source` (`pair_source`
                  strict:bool=False,       # raise on the first bad record (so does the source's own `strict`)
                 ) -> tuple[list, list]:   # (pairs in the cache's order, the records the loader dropped)
     "The pairs of a manifest `source`: the one way `csip_banners` makes them and training remakes them."
+    by_format = {'coco': ('sampling',), 'spatialsense': ('split',)}
+    need = ('format', 'annotations', 'image_dir', *by_format.get(source.get('format'), ()))
+    if missing := [k for k in need if k not in source]:
+        raise ValueError(f"a cache manifest's source lacks {', '.join(missing)}: {source}")
     ann, images, strict = source['annotations'], source['image_dir'], bool(strict or source.get('strict'))
     if source['format'] == 'coco':
         sampling = PairSamplingConfig(**source['sampling'])
         pairs = load_coco_pairs(ann, images, sampling, check_images=check_images, strict=strict)
-        return list(pairs), list(pairs.skipped)
+        return without_images(list(pairs), source), list(pairs.skipped)
     if source['format'] == 'spatialsense':
         pairs = load_spatialsense(ann, images, source['split'], check_images=check_images, strict=strict)
-        return _unique_geometry(pairs), list(pairs.skipped)
+        return without_images(_unique_geometry(pairs), source), list(pairs.skipped)
     raise ValueError(f"unknown dataset format {source['format']!r} in a cache source; one of {DATA_FORMATS}")
+
+# %% ../nbs/02b_cache.ipynb #b2162138
+def image_defect(path,         # an image file
+                 width:int,    # its width as the annotations say, pixels
+                 height:int,   # its height
+                ) -> str|None: # what is wrong with it, None when it decodes at the annotated size
+    "Why the image at `path` cannot be trained on: unreadable, truncated, or of another size than annotated."
+    try:
+        with Image.open(path) as im:
+            if im.size != (width, height):
+                return f"its size is {im.size[0]}x{im.size[1]}, the annotations say {width}x{height}"
+            if im.format == 'JPEG': im.draft('RGB', (max(1, width // 8), max(1, height // 8)))
+            im.load()
+    except Exception as e: return f"not decodable ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+    return None
+
+def image_defects(pairs,               # `Pair` records
+                  workers:int=8,       # threads (PIL decodes without the GIL)
+                  progress:bool=True,  # show a progress bar
+                 ) -> list:            # skipped records `{file, record, reason}`, one per bad image
+    "Every distinct image of `pairs` checked once (`image_defect`); the bad ones as skipped records."
+    images = {p.image_path: (p.width, p.height) for p in pairs}
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        found = list(tqdm(pool.map(lambda kv: image_defect(kv[0], *kv[1]), images.items()), total=len(images),
+                          desc='images', unit='image', disable=not progress))
+    return [dict(file=path, record=f"image {path}", reason=why) for path, why in zip(images, found) if why]
+
+def without_images(pairs:list,   # `Pair` records
+                   source:dict,  # a manifest's source; its `skip_images` lists the images left out
+                  ) -> list:     # the pairs whose image is not listed
+    "`pairs` without those of the images a cache's source skips (`image_defects` found them bad)."
+    skip = set(source.get('skip_images') or ())
+    return [p for p in pairs if p.image_path not in skip] if skip else pairs
 
 # %% ../nbs/02b_cache.ipynb #7f4969d1
 @dataclass(frozen=True)
@@ -564,13 +644,21 @@ def csip_banners(data:str,                      # coco:<instances.json>, spatial
     "Precompute the force banners of every pair of a COCO or SpatialSense dataset into a sharded, resumable cache."
     with script_errors('csip_banners', debug):
         if check:
-            c = BannerCache(out_dir); print(f'{c}: complete; config {c.manifest["config"]}'); return c
+            c = BannerCache(out_dir); k = verify_shards(out_dir)
+            sums = f'{k} shard checksums verified' if k else 'no shard checksums (a cache older than them)'
+            print(f'{c}: complete, {sums}; config {c.manifest["config"]}'); return c
         flags = BannersConfig(CacheConfig(max_side=max_side or None, on_empty=on_empty),
                               PairSamplingConfig(max_pairs_per_image=pairs_per_image or None, both_orders=both_orders))
         job = banners_config(flags, config, set)
         source = data_source(data, image_dir, job.sampling, split, strict)
         pairs, skipped = source_pairs(source)
         workers = max((os.cpu_count() or 1) - 1, 0) if workers is None else workers
+        if bad := image_defects(pairs, max(workers, 1), not quiet):       # before hours of banners, not at step 40,000
+            if source['strict']: raise ValueError(f"{bad[0]['file']}: {bad[0]['reason']}")
+            print(f"csip_banners: skipped the pairs of {len(bad)} image(s) that cannot be trained on (listed in the "
+                  f"manifest): {bad[0]['file']}: {bad[0]['reason']}{'; ...' if len(bad) > 1 else ''}", file=sys.stderr)
+            source, skipped = dict(source, skip_images=[b['file'] for b in bad]), skipped + bad
+            pairs = without_images(pairs, source)
         run = compute_banners(pairs, out_dir, job.cache, device=device, batch_size=batch_size, workers=workers,
                               shard_size=shard_size, source=dict(source, skipped=skipped), progress=not quiet)
         sec = ', '.join(f'{k} {v:.1f}s' for k, v in run.seconds.items())
@@ -616,6 +704,7 @@ def open_caches(cache_dirs,          # banner caches built by csip_banners, in t
                 strict:bool=False,   # raise on the first bad record
                ) -> tuple[list, CacheRows]:  # (pairs, banners), NaN banners (`on_empty='skip'`) left out
     "One training set of one or more banner caches made with one banner configuration."
+    for d in cache_dirs: verify_shards(d)                # a shard changed since it was written is an error
     loaded = [(Path(d), *training_pairs(d, strict)) for d in cache_dirs]
     d0, _, c0 = loaded[0]
     for d, _, c in loaded[1:]:

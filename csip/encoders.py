@@ -155,7 +155,8 @@ def _tiny_cnn(grid:int):
     def build(cfg:EncoderConfig) -> ImageEncoder:
         m = TinyCNN(3, grid=grid)
         if cfg.image_weights:
-            m.load_state_dict(safe_torch_load(_need_file(cfg.image_weights, cfg.image_encoder), f'{cfg.image_encoder} weights file'))
+            weights = _need_file(cfg.image_weights, cfg.image_encoder)
+            m.load_state_dict(safe_torch_load(weights, f'{cfg.image_encoder} weights file'))
         return ImageEncoder(widen_input_conv(m, cfg.in_chans, bool(cfg.image_weights)), m.feature_dim, cfg.in_chans)
     return build
 

@@ -36,7 +36,8 @@ class BannerConfig:
             raise ValueError(f"rs must be one or more finite force types, got {self.rs!r}")
         if not (isinstance(self.p0_eps, (int, float, np.number)) and self.p0_eps >= 0):
             raise ValueError(f"p0_eps must be a number >= 0, got {self.p0_eps!r}")
-        if self.norm not in ('max', 'sum', 'none'): raise ValueError(f"norm must be 'max', 'sum' or 'none', got {self.norm!r}")
+        if self.norm not in ('max', 'sum', 'none'):
+            raise ValueError(f"norm must be 'max', 'sum' or 'none', got {self.norm!r}")
 
     def asdict(self) -> dict:
         "The keyword arguments of `force_banners`, in plain JSON-friendly types."

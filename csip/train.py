@@ -528,7 +528,7 @@ RUN_LENGTH = ('epochs', 'max_steps')   # the fields a resumed run may change: it
 def resume_checkpoint(path,               # the run's checkpoint.pt
                       config:TrainConfig, # the configuration the run is resumed with
                      ) -> dict:
-    "The checkpoint a run resumes from; `ValueError` naming the differing fields (but `RUN_LENGTH`'s) of another config."
+    "The checkpoint a run resumes from; `ValueError` naming the fields (but `RUN_LENGTH`'s) of another config."
     ck = load_checkpoint(path)
     diff = {k: v for k, v in config_diff(TrainConfig.from_dict(ck['config']), config).items() if k not in RUN_LENGTH}
     if diff: raise ValueError(f"{path} was made with another config; differing fields (checkpoint, now): {diff}")
@@ -538,7 +538,8 @@ def restore(run:Run,    # a fresh run (`prepare_run`)
             ck:dict):   # its checkpoint (`resume_checkpoint`)
     "Load the model, optimiser, schedule, grad scaler and RNG states of `ck` into `run`, and its step."
     if ck['step'] > run.total:
-        raise ValueError(f"the checkpoint is at step {ck['step']}, past the {run.total} steps asked for (max_steps, epochs)")
+        raise ValueError(f"the checkpoint is at step {ck['step']}, past the {run.total} steps asked for "
+                         "(max_steps, epochs)")
     run.raw.load_state_dict(ck['model']); run.opt.load_state_dict(ck['optimizer'])
     run.sched.load_state_dict(ck['scheduler']); run.scaler.load_state_dict(ck['scaler'])
     set_rng_state(ck['rng']); run.step = ck['step']
@@ -713,8 +714,9 @@ def check_run_folder(out_dir,              # the run's folder
     out_dir = Path(out_dir)
     if resume or not (out_dir / 'checkpoint.pt').exists(): return
     if not overwrite:
-        raise ValueError(f"{out_dir} holds a run (checkpoint.pt): continue it with --resume (--max_steps may extend "
-                         "it), or start it again from step 0 with --overwrite (its checkpoint and metrics are replaced)")
+        raise ValueError(f"{out_dir} holds a run (checkpoint.pt): continue it with --resume (--max_steps may "
+                         "extend it), or start it again from step 0 with --overwrite (its checkpoint and metrics "
+                         "are replaced)")
     for name in ('checkpoint.pt', 'metrics.csv'): (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / 'tb', ignore_errors=True)
 

@@ -12,7 +12,7 @@ from fastcore import script as fastcore_script
 # %% auto #0
 __all__ = ['SET_FLAG', 'write_error', 'atomic_write', 'write_json', 'read_json', 'cpu_threads', 'dist_env', 'on_command_line',
            'Interrupted', 'script_errors', 'StopSignals', 'flat_fields', 'get_field', 'set_field', 'override',
-           'read_config', 'from_plain', 'config_in', 'safe_torch_load', 'script_config', 'flag_mismatches',
+           'safe_torch_load', 'read_config', 'from_plain', 'config_in', 'script_config', 'flag_mismatches',
            'data_specs']
 
 # %% ../nbs/00_utils.ipynb #b50ebb9e
@@ -20,7 +20,7 @@ def write_error(path,  # the file that could not be written
                 e:Exception, # the error the write raised
                 size:int|None=None, # bytes the write needed, when known
                ) -> OSError:
-    "One-line `OSError` (same `errno`) naming `path`, the cause and what was needed: the size and the disk's free space."
+    "One-line `OSError` (same `errno`) naming `path`, the cause and what was needed: size, the disk's free space."
     cause = getattr(e, 'strerror', None) or str(e).strip().splitlines()[0]
     human = lambda n: f"{n} bytes" if n < 2**20 else f"{n / 2**20:.1f} MiB"
     try: free = f"{human(shutil.disk_usage(Path(path).parent).free)} free on its disk"
@@ -225,6 +225,26 @@ def override(config,                # a (nested) dataclass instance
         config = set_field(config, dotted.strip(), text.strip())
     return config
 
+# %% ../nbs/00_utils.ipynb #6cc2cb79
+def _load_reason(e:Exception) -> str:
+    "The gist of a failed `torch.load`, without torch's advice to load the file unsafely."
+    text = str(e).strip()
+    if 'Weights only load failed' in text:
+        why = re.search(r'WeightsUnpickler error:\s*(.+)', text)
+        return ("refused: csip reads only tensors and plain values and runs no code from a file; "
+                + (why.group(1).strip().rstrip('.') if why else 'it holds other objects'))
+    return text.splitlines()[0] if text else type(e).__name__
+
+def safe_torch_load(path,                   # a file written by `torch.save`
+                    what:str='checkpoint',  # what the file should be, for errors ('resnet18 weights file', ...)
+                    map_location='cpu'):    # where the tensors go
+    "`torch.load(path, weights_only=True)`; a missing or unreadable file is one `FileNotFoundError`/`ValueError` line."
+    import torch
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: {what} not found (or not a regular file)")
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e: raise ValueError(f"{path}: not a {what} csip can read ({_load_reason(e)})") from None
+
 # %% ../nbs/00_utils.ipynb #7ab9f113
 def read_config(path, # a JSON file, a training checkpoint, or a folder holding config.json or checkpoint.pt
                ) -> dict:
@@ -271,26 +291,6 @@ def config_in(d:dict,            # a dict read by `read_config`
                 raise ValueError(f"{source}: not a valid {cls.__name__} ({e})") from None
         queue += [(v, x) for v in x.values() if isinstance(v, dict)]
     raise ValueError(f"{source}: holds no {cls.__name__} (fields {', '.join(sorted(names))})")
-
-# %% ../nbs/00_utils.ipynb #6cc2cb79
-def _load_reason(e:Exception) -> str:
-    "The gist of a failed `torch.load`, without torch's advice to load the file unsafely."
-    text = str(e).strip()
-    if 'Weights only load failed' in text:
-        why = re.search(r'WeightsUnpickler error:\s*(.+)', text)
-        return ("refused: csip reads only tensors and plain values and runs no code from a file; "
-                + (why.group(1).strip().rstrip('.') if why else 'it holds other objects'))
-    return text.splitlines()[0] if text else type(e).__name__
-
-def safe_torch_load(path,                   # a file written by `torch.save`
-                    what:str='checkpoint',  # what the file should be, for errors ('resnet18 weights file', ...)
-                    map_location='cpu'):    # where the tensors go
-    "`torch.load(path, weights_only=True)`; a missing or unreadable file is one `FileNotFoundError`/`ValueError` line."
-    import torch
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path}: {what} not found (or not a regular file)")
-    try: return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a {what} csip can read ({_load_reason(e)})") from None
 
 # %% ../nbs/00_utils.ipynb #9ae7e4e2
 SET_FLAG = fastcore_script.Param("dotted.field=value: change one field of the configuration (repeatable)", str,

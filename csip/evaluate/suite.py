@@ -31,7 +31,7 @@ __all__ = ['METRICS', 'ZERO_SHOT_METRICS', 'GQA_FOLDERS', 'SuiteConfig', 'gqa_fi
            'evaluate_features', 'prompt_model', 'zero_shot_metrics', 'hard_negative_metrics', 'evaluate_candidate',
            'merge_seeds', 'mean_std', 'metric_names', 'results_table', 'zero_shot_table', 'dataset_lines',
            'per_predicate_table', 'evaluation_report', 'sets_digest', 'cached_evaluation', 'results_json',
-           'evaluate_models', 'csip_evaluate']
+           'folder_rows', 'row_commands', 'evaluate_models', 'csip_evaluate']
 
 # %% ../../nbs/07b_evaluate.ipynb #d9254653
 @dataclass(frozen=True)
@@ -127,6 +127,9 @@ def load_datasets(spatialsense=None,         # SpatialSense root: annotations.js
             qs, pairs = load_gqa(files['scene_graphs'][s], files['questions'][s], files['images'], strict=strict)
             skipped += _skipped(qs, pairs)
             sets['gqa'][s] = subset_questions(qs, pairs, max_questions, seed)
+            if not yes_no_questions(sets['gqa'][s][0]):
+                raise ValueError(f"{files['questions'][s]}: no yes/no relation question with both objects in the scene "
+                                 "graphs (semantic type 'rel'): nothing to evaluate the VQA head on")
         info['gqa'] = dict(root=str(gqa), **{s: len(yes_no_questions(sets['gqa'][s][0])) for s in ('train', 'val')},
                            max_questions=max_questions, subset_seed=seed if max_questions else None, skipped=skipped,
                            files={k: {s: str(p) for s, p in v.items()} for k, v in files.items() if k != 'images'})
@@ -307,7 +310,9 @@ def cached_features(folder,          # where `<name>.npy` and `<name>.json` go
     digest = hashlib.sha256(repr([_pair_key(p) for p in pairs]).encode()).hexdigest()
     key = json.loads(json.dumps({**key, 'set': name, 'pairs': len(pairs), 'pairs_sha256': digest}))
     npy, meta = folder / f'{name}.npy', folder / f'{name}.json'
-    if npy.exists() and meta.exists() and read_json(meta) == key: return np.load(npy)
+    if npy.exists() and meta.exists() and read_json(meta) == key:
+        try: return np.load(npy)                   # allow_pickle=False: a file that holds objects is refused
+        except (ValueError, OSError, EOFError): print(f"{npy}: damaged feature cache, computed again")
     x = np.asarray(compute(pairs), np.float32)
     buf = BytesIO(); np.save(buf, x); folder.mkdir(parents=True, exist_ok=True)
     atomic_write(npy, buf.getvalue()); write_json(meta, key, indent=1)   # the key last: a killed run recomputes
@@ -633,8 +638,34 @@ def results_json(results:dict,          # `evaluate_models`' results
                 ) -> dict:
     "The content of `results.json`: models (spec, marker, metrics, details) and datasets (sizes, skipped records)."
     return dict(models={m: dict(spec=r['spec'], marker=r['marker'], image_size=r['image_size'], metrics=r['metrics'],
-                                details=r['details']) for m, r in results.items()},
+                                details=r['details'], command=r.get('command', command)) for m, r in results.items()},
                 datasets=datasets, config=cfg.asdict(), command=command)
+
+# %% ../../nbs/07b_evaluate.ipynb #f247fb88
+def folder_rows(path,               # the folder's results.json (absent at the first call)
+                results:dict,       # this call's results `{model: {spec, marker, image_size, metrics, details}}`
+                cfg:SuiteConfig,    # this call's configuration
+                digest:str,         # this call's `sets_digest`
+                command:str|None,   # this call's command line; None: called from Python
+               ) -> dict:           # `{model: row}` for results.json and the report, earlier models first
+    "The rows of a results folder: its earlier models', then this call's, each with the command that made it."
+    path, rows = Path(path), {}
+    if path.is_file():
+        old = read_json(path)
+        if old.get('sets_sha256') == digest and old.get('config') == json.loads(json.dumps(cfg.asdict())):
+            rows = {m: dict(r, command=r.get('command', old.get('command'))) for m, r in old['models'].items()}
+        else:
+            k = next(k for k in range(1, 10**6) if not path.with_name(f'results.{k}.json').exists())
+            path.rename(path.with_name(f'results.{k}.json'))
+            print(f"{path} held results of other datasets or another configuration: kept as results.{k}.json")
+    rows.update({m: dict(r, command=command) for m, r in results.items()})
+    return rows
+
+def row_commands(rows:dict, # `folder_rows`
+                ) -> str:   # a markdown section
+    "The report's list of the command that made each row."
+    lines = '\n'.join(f"- {m}: `{r.get('command') or '(called from Python)'}`" for m, r in rows.items())
+    return f"\n## The command of each row\n\n{lines}\n"
 
 # %% ../../nbs/07b_evaluate.ipynb #61dca18f
 def evaluate_models(out_dir,                      # results.json, report.md and the feature caches go here
@@ -680,8 +711,9 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
         features = {s: feats[0](s, sets[s]).reshape(len(sets[s]), -1) for s in ('ss_test', 'unrel') if s in sets}
         results[name] = dict(spec=runs[0].spec, marker=runs[0].marker, image_size=runs[0].image_size, **r,
                              features=features)
-    write_json(out / 'results.json', results_json(results, info, cfg, command), indent=1)
-    (out / 'report.md').write_text(evaluation_report(results, info, cfg, command))
+    rows = folder_rows(out / 'results.json', results, cfg, digest, command)     # earlier models of the folder too
+    write_json(out / 'results.json', dict(results_json(rows, info, cfg, command), sets_sha256=digest), indent=1)
+    atomic_write(out / 'report.md', evaluation_report(rows, info, cfg, command) + row_commands(rows))
     return dict(results=results, sets=sets, datasets=info)
 
 # %% ../../nbs/07b_evaluate.ipynb #afba4abe
