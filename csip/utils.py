@@ -43,9 +43,9 @@ def atomic_write(path,  # the file to (over)write
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e: raise write_error(path, e, None if callable(data) else len(data)) from None
-    except RuntimeError as e:                    # torch.save reports a failed write as a RuntimeError
-        if 'write' not in str(e): raise
-        raise write_error(path, e) from None
+    except RuntimeError as e:                    # torch.save reports a failed write as a RuntimeError of its writer
+        if 'inline_container' not in str(e) and 'write' not in str(e): raise
+        raise write_error(path, e.__context__ if isinstance(e.__context__, OSError) else e) from None
     finally: tmp.unlink(missing_ok=True)
     return path
 

@@ -171,3 +171,94 @@ def test_mistake_is_one_line(bin_dir, hostile, tmp_path, script, args, says):
     fill = lambda s: s.format(tmp=tmp_path, hostile=hostile)
     assert_mistake(run(bin_dir, script, *map(fill, args)), script, fill(says))
     assert not (hostile / 'ran').exists()
+
+
+def coco_copy(d, edit=None):
+    "A copy of the COCO fixture (annotations and images) in `d`, its annotations passed through `edit`."
+    shutil.copytree(FIX / 'coco/images', d / 'images')
+    ann = json.loads((FIX / 'coco/instances_val.json').read_text())
+    (d / 'instances.json').write_text(json.dumps(edit(ann) if edit else ann))
+    return [f"coco:{d / 'instances.json'}", '--image_dir', d / 'images', '--pairs_per_image', '0', '--both_orders',
+            '--workers', '0', '--quiet']
+
+
+def malformed(ann):
+    "Four annotations with the malformed masks of finding 3, beside the fixture's good ones."
+    h, w = 48, 64
+    bad = {301: {'counts': [3000, 10, 100], 'size': [h, w]},          # counts longer than the image
+           302: {'counts': [100, -5, h * w - 95], 'size': [h, w]},    # a negative count
+           303: [[200.0, 200.0, 210.0, 200.0, 210.0, 210.0]],         # a polygon outside the image, its box inside
+           304: {'counts': [100, 50], 'size': [h, w]}}                # counts shorter than the image
+    ann['annotations'] += [dict(id=k, image_id=1, category_id=1, segmentation=s, area=500.0, bbox=[5, 5, 30, 30],
+                                iscrowd=0) for k, s in bad.items()]
+    return ann
+
+
+def test_malformed_masks_skipped_and_named(bin_dir, tmp_path):
+    "Finding 3: each malformed mask is skipped and named (the build goes on); --strict stops naming file and record."
+    args = coco_copy(tmp_path, malformed)
+    r = run(bin_dir, 'csip_banners', args[0], tmp_path / 'cache', *args[1:])
+    assert r.returncode == 0, r.stderr[-3000:]
+    for k in (301, 302, 303, 304): assert f'annotation {k} (image 1)' in r.stderr
+    skipped = json.loads((tmp_path / 'cache/manifest.json').read_text())['source']['skipped']
+    assert {s['record'].split(' (')[0]: s['reason'] for s in skipped} == {
+        'annotation 301': 'RLE counts not the image size', 'annotation 302': 'malformed RLE',
+        'annotation 303': 'polygon outside the image', 'annotation 304': 'RLE counts not the image size'}
+    r = run(bin_dir, 'csip_banners', args[0], tmp_path / 'strict', *args[1:], '--strict')
+    assert_mistake(r, 'csip_banners', f"{tmp_path / 'instances.json'}: annotation 301 (image 1): RLE counts add up to")
+
+
+def test_corrupt_image_skipped_before_training(bin_dir, tmp_path):
+    "Finding 4: a truncated image is found by csip_banners, its pairs skipped and named; training runs on the rest."
+    args = coco_copy(tmp_path)
+    bad = tmp_path / 'images/000000000002.jpg'; bad.write_bytes(bad.read_bytes()[:-300])
+    r = run(bin_dir, 'csip_banners', args[0], tmp_path / 'cache', *args[1:])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f'{bad}: not decodable (' in r.stderr
+    assert json.loads((tmp_path / 'cache/manifest.json').read_text())['source']['skip_images'] == [str(bad)]
+    r = run(bin_dir, 'csip_train', '--out_dir', tmp_path / 'run', '--data', f"cache:{tmp_path / 'cache'}", *TINY,
+            '--batch_size', '2')
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run(bin_dir, 'csip_banners', args[0], tmp_path / 'strict', *args[1:], '--strict')
+    assert_mistake(r, 'csip_banners', f'{bad}: not decodable')
+
+
+def limit_file_size(n):
+    "A `preexec_fn`: files of at most `n` bytes (a full disk, as the writer sees it), SIGXFSZ ignored."
+    def f():
+        import resource
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    return f
+
+
+def test_full_disk_is_one_line(bin_dir, work, tmp_path):
+    "Finding 5: a write that fails names the file and what it needed, leaves no partial file, and the old one stays."
+    args = coco_copy(tmp_path)
+    r = subprocess.run([sys.executable, str(bin_dir / 'csip_banners'), *map(str, [args[0], tmp_path / 'cache', *args[1:]])],
+                       capture_output=True, text=True, env=ENV, preexec_fn=limit_file_size(20000))
+    assert_mistake(r, 'csip_banners', f"{tmp_path / 'cache/shard_00000.npy'}: could not be written (File too large; ")
+    assert 'bytes needed' in r.stderr.strip().splitlines()[-1]
+    assert not list((tmp_path / 'cache').glob('*.tmp'))
+    run_dir = tmp_path / 'run'; shutil.copytree(work[0] / 'run', run_dir)
+    before = (run_dir / 'checkpoint.pt').read_bytes()
+    r = subprocess.run([sys.executable, str(bin_dir / 'csip_train'), '--out_dir', str(run_dir), '--data',
+                        f"cache:{work[0] / 'banners'}", *TINY, '--resume', '--max_steps', '4'],
+                       capture_output=True, text=True, env=ENV, preexec_fn=limit_file_size(len(before) // 2))
+    assert_mistake(r, 'csip_train', f"{run_dir / 'checkpoint.pt'}: could not be written (")
+    assert (run_dir / 'checkpoint.pt').read_bytes() == before and not list(run_dir.glob('*.tmp'))
+
+
+def test_shards_verified(bin_dir, work, tmp_path):
+    "Finding 8: a shard overwritten with other numbers of its shape fails --check; a manifest on /dev/zero is refused."
+    cache = tmp_path / 'cache'; shutil.copytree(work[0] / 'banners', cache)
+    shard = np.load(cache / 'shard_00000.npy')
+    np.save(cache / 'shard_00000.npy', np.random.default_rng(0).random(shard.shape, dtype=np.float32))
+    assert_mistake(run(bin_dir, 'csip_banners', 'coco:x', cache, '--check'), 'csip_banners',
+                   f"{cache / 'shard_00000.npy'}: its sha256 is not the one in")
+    (cache / 'manifest.json').unlink(); (cache / 'manifest.json').symlink_to('/dev/zero')
+    assert_mistake(run(bin_dir, 'csip_banners', 'coco:x', cache, '--check', timeout=60), 'csip_banners',
+                   'manifest.json: not a regular file')
+    assert_mistake(run(bin_dir, 'csip_train', '--out_dir', tmp_path / 'r', '--data', f'cache:{cache}', *TINY, timeout=60),
+                   'csip_train', 'manifest.json: not a regular file')
+    assert_mistake(run(bin_dir, 'csip_train', '--out_dir', tmp_path / 'r', '--config', '/dev/zero', timeout=60),
+                   'csip_train', '/dev/zero')
