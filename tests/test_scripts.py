@@ -107,6 +107,11 @@ def test_evaluate_exits_0_and_keeps_rows(bin_dir, work, tmp_path):
     assert r3.returncode == 0, r3.stderr[-3000:]
     models3 = json.loads((d / 'results.json').read_text())['models']
     assert list(models3) == ['banners', 'csip'] and models3['banners']['command'] != models['banners']['command']
+    # finding 7: a damaged feature cache (a .npy that would need allow_pickle) is named and computed again
+    npy = sorted((d / 'features').rglob('*.npy'))[0]
+    npy.write_bytes(b'\x93NUMPY\x01\x00v\x00{"descr": "|O", "fortran_order": False, "shape": (2,), }' + b' ' * 50 + b'\n')
+    r4 = run(bin_dir, 'csip_evaluate', d, '--models', 'banners=banners', *args)
+    assert r4.returncode == 0 and f'{npy}: damaged feature cache, computed again' in r4.stdout, r4.stderr[-3000:]
 
 
 def test_quickstart_exit_status(bin_dir, tmp_path):
@@ -262,3 +267,27 @@ def test_shards_verified(bin_dir, work, tmp_path):
                    'csip_train', 'manifest.json: not a regular file')
     assert_mistake(run(bin_dir, 'csip_train', '--out_dir', tmp_path / 'r', '--config', '/dev/zero', timeout=60),
                    'csip_train', '/dev/zero')
+
+
+def test_manifest_source_without_field_is_one_line(bin_dir, work, tmp_path):
+    "Finding 7: a manifest whose source lacks a field is named in one line (it was `csip_train: error: split`)."
+    cache = tmp_path / 'cache'; shutil.copytree(work[0] / 'banners', cache)
+    m = json.loads((cache / 'manifest.json').read_text())
+    m['source'] = {k: v for k, v in m['source'].items() if k != 'sampling'}
+    (cache / 'manifest.json').write_text(json.dumps(m))
+    assert_mistake(run(bin_dir, 'csip_train', '--out_dir', tmp_path / 'r', '--data', f'cache:{cache}', *TINY),
+                   'csip_train', "a cache manifest's source lacks sampling")
+
+
+@pytest.mark.parametrize('script,args', [
+    ('csip_scenes', ['--out_dir', '{tmp}/s', '--n_train', '3000', '--workers', '1']),
+])
+def test_ctrl_c_is_one_line(bin_dir, tmp_path, script, args):
+    "Finding 7: Ctrl-C (SIGINT) in a script exits 130 with one line, no traceback."
+    fill = lambda s: s.format(tmp=tmp_path, fix=FIX)
+    p = subprocess.Popen([sys.executable, str(bin_dir / script), *map(fill, args)], stderr=subprocess.PIPE, text=True,
+                         env=ENV, cwd=bin_dir)
+    while p.poll() is None and not any(tmp_path.iterdir()): time.sleep(0.05)   # started: its output folder exists
+    time.sleep(0.5); p.send_signal(signal.SIGINT); err = p.communicate(timeout=120)[1]
+    lines = [l.strip() for l in err.splitlines()]                              # (a progress bar may close after it)
+    assert (p.returncode, 'Traceback' in err, f'{script}: interrupted (Ctrl-C)' in lines) == (130, False, True), err[-2000:]
