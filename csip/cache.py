@@ -23,7 +23,7 @@ from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_conf
 # %% auto #0
 __all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'DATA_FORMATS', 'DATA_KINDS', 'EmptyMaskError', 'CacheConfig', 'pair_grid',
            'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256', 'make_manifest', 'read_manifest',
-           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'checksum_path',
+           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'checksum_path', 'write_shard',
            'file_sha256', 'record_checksums', 'verify_shards', 'ChunkMasks', 'CacheRun', 'compute_banners',
            'BannerCache', 'default_image_dir', 'pair_source', 'source_pairs', 'image_defect', 'image_defects',
            'without_images', 'BannersConfig', 'banners_config_in', 'banners_config', 'data_source', 'banners_command',
@@ -209,6 +209,10 @@ def shard_ok(path:Path,     # the shard file
     except (OSError, ValueError, EOFError): return False
     return a.dtype == np.float32 and a.shape == (n, *banner_shape)
 
+def checksum_path(shard:Path) -> Path:  # a shard file
+    "Where the sha256 of `shard` is written, beside it."
+    return shard.with_name(shard.name + '.sha256')
+
 def write_shard(path:Path,           # the shard file
                 banners:np.ndarray): # (n, n_r, n_dirs) float32
     "Write a shard atomically (`atomic_write`: a shard that exists is complete), then its sha256 (`checksum_path`)."
@@ -216,10 +220,6 @@ def write_shard(path:Path,           # the shard file
     atomic_write(path, buf.getvalue()); atomic_write(checksum_path(path), hashlib.sha256(buf.getvalue()).hexdigest())
 
 # %% ../nbs/02b_cache.ipynb #99a03434
-def checksum_path(shard:Path) -> Path:  # a shard file
-    "Where the sha256 of `shard` is written, beside it."
-    return shard.with_name(shard.name + '.sha256')
-
 def file_sha256(path:Path,           # a regular file
                 chunk:int=1 << 22,   # bytes read at a time
                ) -> str:             # hex digest
@@ -517,8 +517,9 @@ def source_pairs(source:dict,             # a manifest's `source` (`pair_source`
 def image_defect(path,         # an image file
                  width:int,    # its width as the annotations say, pixels
                  height:int,   # its height
-                ) -> str|None: # what is wrong with it, None when it decodes at the annotated size
+                ) -> str|None: # what is wrong with it; None when it decodes at the annotated size, or is absent
     "Why the image at `path` cannot be trained on: unreadable, truncated, or of another size than annotated."
+    if not os.path.isfile(path): return None       # absent: training's own check names it (a wrong folder, likely)
     try:
         with Image.open(path) as im:
             if im.size != (width, height):

@@ -244,7 +244,7 @@ def check_polygons_in_image(seg:list,     # COCO polygons `[[x1, y1, x2, y2, ...
         raise RecordError(f"{where}: polygon with a non-finite coordinate", 'polygon not finite')
     if not mask_utils.area(mask_utils.frPyObjects([[float(v) for v in p] for p in seg], height, width)).any():
         raise RecordError(f"{where}: the polygons cover no pixel of the {width}x{height} image {str(seg)[:80]}",
-                          'polygon outside the image')
+                          'polygon covers no pixel')
 
 # %% ../nbs/02_data.ipynb #4cfaa8e7
 def _coco_images(d:dict, annotation_file, skips:Skips) -> dict:

@@ -208,7 +208,7 @@ def test_malformed_masks_skipped_and_named(bin_dir, tmp_path):
     skipped = json.loads((tmp_path / 'cache/manifest.json').read_text())['source']['skipped']
     assert {s['record'].split(' (')[0]: s['reason'] for s in skipped} == {
         'annotation 301': 'RLE counts not the image size', 'annotation 302': 'malformed RLE',
-        'annotation 303': 'polygon outside the image', 'annotation 304': 'RLE counts not the image size'}
+        'annotation 303': 'polygon covers no pixel', 'annotation 304': 'RLE counts not the image size'}
     r = run(bin_dir, 'csip_banners', args[0], tmp_path / 'strict', *args[1:], '--strict')
     assert_mistake(r, 'csip_banners', f"{tmp_path / 'instances.json'}: annotation 301 (image 1): RLE counts add up to")
 
