@@ -15,8 +15,9 @@ from fastcore.basics import patch
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
-from .forces import BannerConfig, force_banners
-from .data import (ObjectRef, Pair, box_mask, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig)
+from .forces import BannerConfig, force_banners, hflip_banners
+from .data import (ObjectRef, Pair, box_mask, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig,
+                       PairImageDataset)
 from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_config, config_in,
                         flat_fields, data_specs, read_json, write_json)
 
@@ -25,9 +26,10 @@ __all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'RECORDS_DIR', 'DATA_FORMA
            'CacheConfig', 'pair_grid', 'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256',
            'make_manifest', 'read_manifest', 'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok',
            'write_shard', 'ChunkMasks', 'CacheRun', 'compute_banners', 'BannerCache', 'object_rle', 'rle_mask',
-           'record_columns', 'write_records', 'records_image_root', 'CacheRecords', 'default_image_dir', 'pair_source',
-           'source_pairs', 'BannersConfig', 'banners_config_in', 'banners_config', 'data_source', 'banners_command',
-           'csip_banners', 'training_pairs', 'CacheRows', 'PairRows', 'open_caches']
+           'record_columns', 'write_records', 'records_image_root', 'CacheRecords', 'crops_path', 'write_crops',
+           'default_image_dir', 'pair_source', 'source_pairs', 'BannersConfig', 'banners_config_in', 'banners_config',
+           'data_source', 'banners_command', 'csip_banners', 'training_pairs', 'CacheRows', 'PairRows', 'open_caches',
+           'CropBatches', 'crop_batches']
 
 # %% ../nbs/02b_cache.ipynb #19ee227d
 MASK_POLICY = 'union-box, centre-sampled at max_side, any-coverage fallback (v1)'
@@ -542,6 +544,34 @@ def __getitem__(self:CacheRecords, i:int) -> Pair:  # the pair's position in the
                 w, h, obj(0, a, b), obj(1, b, e), None if pred < 0 else ix['predicates'][pred],
                 None if label < 0 else bool(label))
 
+# %% ../nbs/02b_cache.ipynb #0e49d0c8
+def crops_path(cache_dir,            # the cache folder
+               size:int,             # side of the square crops, pixels
+               marker:str='masks',   # how A and B are shown (`csip.data.prepare_pair_image`)
+              ) -> Path:             # the crop store's file
+    "The crop store of a cache for one training size and marker."
+    return Path(cache_dir)/f'crops_{marker}_{size}.npy'
+
+def write_crops(cache_dir,            # a banner cache with pair records
+                size:int=224,         # side of the square crops, pixels (the training's `image_size`)
+                marker:str='masks',   # 'masks' (5 channels) or 'tint'/'none' (3)
+                image_root=None,      # where the images are now; None: where the records say
+                workers:int=0,        # decoding processes
+                batch_size:int=64,    # pairs per decoded chunk
+                progress:bool=True,   # show a progress bar
+               ) -> Path:             # the crop store
+    "Write the uint8 crop of every pair of a cache (`PairImageDataset(dtype=torch.uint8)`), memory-mappable."
+    recs = CacheRecords(cache_dir, image_root)
+    ds = PairImageDataset(recs, BannerCache(cache_dir), size, marker, dtype=torch.uint8)
+    out = crops_path(cache_dir, size, marker); tmp = out.with_name(f'{out.name}.{os.getpid()}.tmp')
+    arr = np.lib.format.open_memmap(tmp, 'w+', np.uint8, (len(ds), 5 if marker == 'masks' else 3, size, size))
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers, shuffle=False)
+    try:
+        for x, _, i in tqdm(loader, 'crops', disable=not progress, unit='batch'): arr[i.numpy()] = x.numpy()
+        arr.flush(); del arr; os.replace(tmp, out)
+    finally: tmp.unlink(missing_ok=True)
+    return out
+
 # %% ../nbs/02b_cache.ipynb #5ee87e12
 DATA_FORMATS = ('coco', 'spatialsense')   # the dataset formats a cache's source records
 
@@ -683,6 +713,7 @@ def csip_banners(data:str,                      # coco:<instances.json>, spatial
                  batch_size:int=None,           # pairs per device call (default 64 on CPU, 1024 on CUDA)
                  workers:int=None,              # mask-decoding processes (default: cores - 1)
                  shard_size:int=4096,           # pairs per shard
+                 crops:int=0,                   # also write the uint8 crop store at this training size (0: none)
                  max_side:int=CacheConfig.max_side,    # longer side of the mask grid, pixels; 0 = full resolution
                  on_empty:str=CacheConfig.on_empty,    # empty objects: 'error' or 'skip' (NaN banner)
                  pairs_per_image:int=PairSamplingConfig.max_pairs_per_image,  # COCO: pairs drawn per image (0 = all)
@@ -710,7 +741,9 @@ def csip_banners(data:str,                      # coco:<instances.json>, spatial
               f'({len(run.shards_found)} found complete), {run.pairs_per_s:.0f} pairs/s; {sec}'
               + (f'; {len(skipped)} records skipped (listed in the manifest)' if skipped else ''))
         if run.world_size == 1:
-            c = run.open(job.cache); print(f'{c}: complete'); return c
+            c = run.open(job.cache); print(f'{c}: complete')
+            if crops: print(f"crop store: {write_crops(out_dir, crops, workers=workers, progress=not quiet)}")
+            return c
 
 # %% ../nbs/02b_cache.ipynb #2dbe550a
 def training_pairs(cache_dir,           # a banner cache built by csip_banners
@@ -778,3 +811,72 @@ def open_caches(cache_dirs,          # banner caches built by csip_banners, in t
         rows.append(np.stack([np.full(int(keep.sum()), k), np.nonzero(keep)[0]], 1))
     rows = np.concatenate(rows).astype(np.int64)
     return PairRows([r for _, r, _ in loaded], rows), CacheRows([c for _, _, c in loaded], rows)
+
+# %% ../nbs/02b_cache.ipynb #d45a7c03
+class CropBatches:
+    "Training set of caches with crop stores: batches gathered from the memory-mapped crops, flipped on the device."
+    def __init__(self,
+                 crops:list,         # each cache's crop store, memory-mapped uint8 (n, C, S, S)
+                 banners:CacheRows,  # the banners of the rows (`open_caches`)
+                 pairs:PairRows,     # the pairs of the rows (`open_caches`)
+                 hflip:float=0.0,    # probability of mirroring a pair at an epoch (image and banner)
+                 seed:int=0):        # the flips are a function of (seed, epoch, index), as `PairImageDataset`'s
+        self.crops, self.banners, self.pairs, self.hflip, self.seed = crops, banners, pairs, hflip, seed
+        self.rows = np.asarray(banners.rows)
+    @property
+    def banner_config(self) -> BannerConfig: return self.banners.banner_config
+    def __len__(self): return len(self.rows)
+    flipped = PairImageDataset.flipped     # the same draws as the PIL path
+    def __getitem__(self, key):  # an index, or (index, epoch)
+        "`(uint8 image, banner, index)` of one pair, mirrored when `flipped(index, epoch)`."
+        x, b, (idx, f) = self.gather([key])
+        x, b = (x[0].flip(-1), hflip_banners(b[0])) if f[0] else (x[0], b[0])
+        return x, b, int(idx[0])
+
+# %% ../nbs/02b_cache.ipynb #5bc42f87
+@patch
+def gather(self:CropBatches, keys:list) -> tuple:  # indices, or (index, epoch) keys (`GlobalBatchSampler`)
+    "`(uint8 images, banners, (indices, flips))` of `keys` on the CPU, unflipped; rows read in file order."
+    keys = [k if isinstance(k, tuple) else (k, 0) for k in keys]
+    idx = np.array([i for i, _ in keys], np.int64); rows = self.rows[idx]
+    x = np.empty((len(idx), *self.crops[0].shape[1:]), np.uint8)
+    for c in np.unique(rows[:, 0]):
+        pos = np.nonzero(rows[:, 0] == c)[0]; order = np.argsort(rows[pos, 1], kind='stable')
+        x[pos[order]] = self.crops[c][rows[pos[order], 1]]
+    b = np.stack([np.asarray(self.banners[int(i)], np.float32) for i in idx])
+    flips = np.array([self.flipped(int(i), e) for i, e in keys], bool)
+    return torch.from_numpy(x), torch.from_numpy(b), (torch.from_numpy(idx), torch.from_numpy(flips))
+
+@patch
+def batches(self:CropBatches, sampler, device=None):  # gives this process's keys of each batch; None: CPU
+    "`(images, banners, indices)` of each batch of `sampler` on `device`: the next batch read while this one trains."
+    dev = torch.device(device or 'cpu'); cuda = dev.type == 'cuda'
+    def to_dev(t): return (t.pin_memory() if cuda else t).to(dev, non_blocking=True)
+    with ThreadPoolExecutor(1) as pool:
+        it = iter(sampler); nxt = next(it, None); fut = None if nxt is None else pool.submit(self.gather, nxt)
+        while fut is not None:
+            x, b, (idx, f) = fut.result(); nxt = next(it, None)
+            fut = None if nxt is None else pool.submit(self.gather, nxt)
+            x, b, f = to_dev(x), to_dev(b), to_dev(f)
+            x = torch.where(f[:, None, None, None], x.flip(-1), x)             # the flips, on the whole batch
+            b = torch.where(f[:, None, None], hflip_banners(b), b)
+            yield x, b, idx
+
+# %% ../nbs/02b_cache.ipynb #e946fbdc
+def crop_batches(cache_dirs,         # banner caches built by csip_banners, in the order wanted
+                 size:int,           # the training's image size
+                 marker:str,         # how A and B are shown
+                 image_roots=None,   # where each cache's images are now (`open_caches`)
+                 hflip:float=0.0,    # probability of mirroring a pair at an epoch
+                 seed:int=0,         # of the flips
+                ) -> CropBatches|None:  # None when a cache has no crop store of this size and marker
+    "The training set of `cache_dirs` read from their crop stores, when every cache has one for `size` and `marker`."
+    paths = [crops_path(d, size, marker) for d in cache_dirs]
+    if not all(p.exists() for p in paths): return None
+    pairs, banners = open_caches(cache_dirs, image_roots=image_roots)
+    crops = [np.load(p, mmap_mode='r', allow_pickle=False) for p in paths]
+    for p, c, ca in zip(paths, crops, banners.caches):
+        if c.dtype != np.uint8 or c.shape[0] != len(ca) or c.shape[2:] != (size, size):
+            raise ValueError(f"{p}: {c.dtype} {c.shape}, not the uint8 ({len(ca)}, C, {size}, {size}) crops of its cache; "
+                             f"delete it and write it again (csip_banners ... --crops {size})")
+    return CropBatches(crops, banners, pairs, hflip, seed)
