@@ -11,8 +11,9 @@ typical size) and banner shards (`write_shard`) of zeros (their values play no p
 pairs' images exist (one small JPEG each): training checks the first image at start-up and opens the others when it
 reads them. Each rank is a separate process started at the same time (as torchrun starts them), timing from before
 `import csip.train` to the first training item: `cache_dataset` (manifest, pair ids, memory-maps of records and
-banners) and `dataset[0]` (one image decoded and cropped). Peak RSS is the process's `ru_maxrss`, the import of torch
-included (its share is printed too).
+banners) and `dataset[0]` (one image decoded and cropped). Peak RSS is the process's `ru_maxrss`, the imports of torch
+and csip included; the resident memory (VmRSS) after the imports, after opening the cache and after the first item
+shows what the cache itself costs.
 """
 import json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -24,15 +25,16 @@ sys.path.insert(0, str(ROOT))
 
 RANK = r'''
 import resource, sys, time, json
+def rss(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]) / 1024
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 from csip.train import TrainConfig, cache_dataset
 from csip.encoders import EncoderConfig
-t1 = time.perf_counter(); rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t1 = time.perf_counter(); rss_import = rss()
 ds = cache_dataset([sys.argv[2]], TrainConfig(EncoderConfig(image_size=224), hflip=0.5))
-t2 = time.perf_counter(); x = ds[0]; t3 = time.perf_counter()
+t2 = time.perf_counter(); rss_open = rss(); x = ds[0]; t3 = time.perf_counter()
 print(json.dumps(dict(pairs=len(ds), import_s=t1 - t0, open_s=t2 - t1, first_item_s=t3 - t2, total_s=t3 - t0,
-                      rss_after_import_mib=rss_import / 1024,
+                      rss_after_import_mib=rss_import, rss_after_open_mib=rss_open, rss_end_mib=rss(),
                       peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 '''
 
@@ -101,8 +103,9 @@ def main(images: int = 118_287,     # images of the generated set (train2017: 11
     rec = disk_mib(base/'cache'/'records'); ban = sum(f.stat().st_size for f in (base/'cache').glob('shard_*.npy')) / 2**20
     for k, r in enumerate(res):
         print(f"rank {k}: {r['pairs']} pairs, start-up {r['total_s']:.2f} s (import {r['import_s']:.2f}, open "
-              f"{r['open_s']:.2f}, first item {r['first_item_s']:.2f}), peak RSS {r['peak_rss_mib']:.0f} MiB "
-              f"({r['rss_after_import_mib']:.0f} after the imports)")
+              f"{r['open_s']:.2f}, first item {r['first_item_s']:.2f}), peak RSS {r['peak_rss_mib']:.0f} MiB; RSS "
+              f"{r['rss_after_import_mib']:.0f} MiB after the imports, {r['rss_after_open_mib']:.0f} after the cache "
+              f"opened, {r['rss_end_mib']:.0f} after the first item")
     print(f"disk per 100k pairs: records {rec / pairs * 1e5:.1f} MiB, banners {ban / pairs * 1e5:.0f} MiB")
     if out: Path(out).write_text(json.dumps(dict(pairs=pairs, images=images, ranks=res, records_write_s=t_rec,
                                                  records_mib=rec, banners_mib=ban), indent=1))

@@ -9,14 +9,16 @@
 Both paths read the same banner cache, built here from a generated COCO-format set of 640x480 JPEGs (polygons, every
 pair in both orders), with its pair records and its crop store at `--size`. The crop path is what `csip_train` runs
 when the caches have a crop store: a whole batch gathered from the memory-mapped uint8 crops in a background thread,
-sent to `--device`, flipped there (`--hflip`) and made float and normalised (ImageNet mean/std) there, as the image
-encoder does. Per core: pairs divided by the CPU seconds of this process (all its threads; torch uses one) for the
+sent to `--device`, flipped there (`--hflip`) and made float there (RGB / 255, what the PIL path does on the CPU; the
+ImageNet mean/std is the image encoder's, on the device, for both paths). Per core: pairs divided by the CPU seconds of this process (all its threads; torch uses one) for the
 in-process runs, and by the wall seconds times the worker count for the PIL path with workers. The first batch
 (worker start-up, first reads) is not timed. The last line is
 
     input: <N> pairs/s per core (crop store, <device>), <M> pairs/s per core (PIL path), ratio <R>x
 
-with M the in-process PIL path (workers 0); `--out FILE` writes every figure as JSON.
+with N the crop path including its device stage (so on `--device cpu` the flips and the float conversion are CPU
+work too) and M the in-process PIL path (workers 0). The table also gives the host stage alone (the gather: the CPU
+work per pair when a GPU does the rest). `--out FILE` writes every figure as JSON.
 """
 import os, sys, json, time, platform, tempfile, datetime, shlex, resource
 from pathlib import Path
@@ -26,8 +28,7 @@ from PIL import Image, ImageDraw
 from fastcore.script import call_parse, store_true
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from csip.data import load_coco_pairs, PairImageDataset, PairSamplingConfig, make_loader, IMAGENET_MEAN, IMAGENET_STD
-from csip.data import image_to_float
+from csip.data import PairImageDataset, PairSamplingConfig, make_loader, image_to_float
 from csip.cache import (CacheConfig, compute_banners, pair_source, write_crops, crop_batches, open_caches, crops_path)
 from csip.train import GlobalBatchSampler
 
@@ -85,18 +86,26 @@ def epochs(make):
 
 
 def crop_path(cache: Path, size: int, batch_size: int, batches: int, device: str, hflip: float):
-    "The crop store: gather + device transfer + flips on the device, then float and normalisation there."
+    "The crop store: gather + device transfer + flips on the device, then uint8 -> float there (as the PIL path does)."
     ds = crop_batches([cache], size, 'masks', hflip=hflip, seed=0)
     dev = torch.device(device)
-    mean = torch.tensor(IMAGENET_MEAN, device=dev)[:, None, None]; std = torch.tensor(IMAGENET_STD, device=dev)[:, None, None]
-    def normalise(x):
-        y = image_to_float(x); y[:, :3] = (y[:, :3] - mean) / std
+    def to_float(x):
+        y = image_to_float(x)
         if dev.type == 'cuda': torch.cuda.synchronize()
         return y
     def make(e):
         s = GlobalBatchSampler(len(ds), batch_size, seed=0, with_epoch=hflip > 0); s.set_position(e)
         return ds.batches(s, dev)
-    return timed(epochs(make), batches * batch_size, normalise)
+    return timed(epochs(make), batches * batch_size, to_float)
+
+
+def host_stage(cache: Path, size: int, batch_size: int, batches: int, hflip: float):
+    "The crop store's CPU work alone when a GPU does the rest: gathering the batches' rows (and their banners)."
+    ds = crop_batches([cache], size, 'masks', hflip=hflip, seed=0)
+    def make(e):
+        s = GlobalBatchSampler(len(ds), batch_size, seed=0, with_epoch=hflip > 0); s.set_position(e)
+        return (ds.gather(k) for k in s)
+    return timed(epochs(make), batches * batch_size)
 
 
 def pil_path(cache: Path, size: int, batch_size: int, batches: int, workers: int, hflip: float):
@@ -116,10 +125,10 @@ def main(workers: str = '0',          # comma-separated worker counts of the PIL
          hflip: float = 0.5,          # flip probability
          ann: str = None,             # a COCO-format instances file (default: generate one)
          images: str = None,          # its image folder
-         quick: store_true = False,   # a small run: 32 images, batch 32, 4 batches, workers 0
+         quick: store_true = False,   # a small run: 32 images (384 pairs), batch 64, 5 batches, workers 0
          out: str = None):            # write the figures as JSON here
     torch.set_num_threads(1)
-    if quick: n_images, batch_size, batches, workers = 32, 32, 4, '0'
+    if quick: n_images, batch_size, batches, workers = 32, 64, 5, '0'
     counts = sorted({0, *[int(v) for v in workers.split(',')]})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -130,6 +139,9 @@ def main(workers: str = '0',          # comma-separated worker counts of the PIL
         wall, cpu, n = crop_path(tmp/'cache', size, batch_size, batches, device, hflip)
         crop = dict(path='crop store', device=device, pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
                     pairs_per_s_per_core=n / cpu)
+        wall, cpu, n = host_stage(tmp/'cache', size, batch_size, batches, hflip)
+        host = dict(path='crop store, host stage (gather)', pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
+                    pairs_per_s_per_core=n / cpu)
         pil = []
         for w in counts:
             wall, cpu, n = pil_path(tmp/'cache', size, batch_size, batches, w, hflip)
@@ -139,11 +151,12 @@ def main(workers: str = '0',          # comma-separated worker counts of the PIL
     res = dict(machine=f"{platform.node()} ({os.cpu_count()} cores, {platform.processor() or platform.machine()})",
                command='python ' + ' '.join(shlex.quote(a) for a in sys.argv), date=datetime.date.today().isoformat(),
                load_avg_before=load, n_pairs=n_pairs, size=size, batch_size=batch_size, hflip=hflip,
-               crop_store_write_s=crop_s, crop_store_mib=store_mb, crop=crop, pil=pil, ratio=ratio,
+               crop_store_write_s=crop_s, crop_store_mib=store_mb, crop=crop, host_stage=host, pil=pil, ratio=ratio,
                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(f"{res['machine']}, {res['date']}, load average {load:.1f}; {n_pairs} pairs, {size} px, batch {batch_size}")
     print("| path | workers | device | pairs/s | pairs/s per core |\n| --- | --- | --- | --- | --- |")
     print(f"| crop store | 0 (+1 reader thread) | {device} | {crop['pairs_per_s']:.0f} | {crop['pairs_per_s_per_core']:.0f} |")
+    print(f"| crop store, host stage only (gather) | 0 | - | {host['pairs_per_s']:.0f} | {host['pairs_per_s_per_core']:.0f} |")
     for r in pil: print(f"| PIL | {r['workers']} | cpu | {r['pairs_per_s']:.0f} | {r['pairs_per_s_per_core']:.0f} |")
     if out: Path(out).write_text(json.dumps(res, indent=1))
     print(f"input: {crop['pairs_per_s_per_core']:.0f} pairs/s per core (crop store, {device}), "

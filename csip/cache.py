@@ -749,6 +749,7 @@ def csip_banners(data:str,                      # coco:<instances.json>, spatial
 def training_pairs(cache_dir,           # a banner cache built by csip_banners
                    strict:bool=False,   # unused: the records were checked when the cache was built (kept for callers)
                    image_root=None,     # where the cache's images are now; None: where the records say
+                   check:bool=True,     # check that the image root holds the first pair's image
                   ) -> tuple[CacheRecords, BannerCache]:  # (pairs, cache)
     "The pairs of a cache, read from its pair records (never from the annotations), and the cache."
     cache = BannerCache(cache_dir); m = cache.manifest
@@ -757,7 +758,7 @@ def training_pairs(cache_dir,           # a banner cache built by csip_banners
                          "csip_banners run that did not finish); training reads them: make them in place, the banners "
                          f"are kept: "
                          f"{banners_command(m.get('source'), cache_dir, m['config'])}")
-    return CacheRecords(cache_dir, image_root, cache.pair_ids), cache
+    return CacheRecords(cache_dir, image_root, cache.pair_ids, check), cache
 
 # %% ../nbs/02b_cache.ipynb #57f5c512
 class CacheRows:
@@ -789,12 +790,13 @@ def _banner_settings(c:CacheConfig) -> dict:
 def open_caches(cache_dirs,          # banner caches built by csip_banners, in the order wanted
                 strict:bool=False,   # unused (the records were checked when the caches were built)
                 image_roots=None,    # where each cache's images are now (one per cache); None: where the records say
+                check:bool=True,     # check that each image root holds its cache's first image
                ) -> tuple[PairRows, CacheRows]:  # (pairs, banners), NaN banners (`on_empty='skip'`) left out
     "One training set of one or more banner caches made with one banner configuration; reads no annotation file."
     roots = list(image_roots or [None] * len(cache_dirs))
     if len(roots) != len(cache_dirs):
         raise ValueError(f"{len(roots)} image roots for {len(cache_dirs)} caches: give one per cache, in their order")
-    loaded = [(Path(d), *training_pairs(d, strict, r)) for d, r in zip(cache_dirs, roots)]
+    loaded = [(Path(d), *training_pairs(d, strict, r, check)) for d, r in zip(cache_dirs, roots)]
     d0, _, c0 = loaded[0]
     for d, _, c in loaded[1:]:
         a, b = _banner_settings(c0.config), _banner_settings(c.config)
@@ -858,8 +860,9 @@ def batches(self:CropBatches, sampler, device=None):  # gives this process's key
             x, b, (idx, f) = fut.result(); nxt = next(it, None)
             fut = None if nxt is None else pool.submit(self.gather, nxt)
             x, b, f = to_dev(x), to_dev(b), to_dev(f)
-            x = torch.where(f[:, None, None, None], x.flip(-1), x)             # the flips, on the whole batch
-            b = torch.where(f[:, None, None], hflip_banners(b), b)
+            if cuda:                                   # the flips, on the whole batch, without a host sync
+                x, b = torch.where(f[:, None, None, None], x.flip(-1), x), torch.where(f[:, None, None], hflip_banners(b), b)
+            elif f.any(): x[f], b[f] = x[f].flip(-1), hflip_banners(b[f])   # on the CPU: only the flipped rows
             yield x, b, idx
 
 # %% ../nbs/02b_cache.ipynb #e946fbdc
@@ -873,7 +876,7 @@ def crop_batches(cache_dirs,         # banner caches built by csip_banners, in t
     "The training set of `cache_dirs` read from their crop stores, when every cache has one for `size` and `marker`."
     paths = [crops_path(d, size, marker) for d in cache_dirs]
     if not all(p.exists() for p in paths): return None
-    pairs, banners = open_caches(cache_dirs, image_roots=image_roots)
+    pairs, banners = open_caches(cache_dirs, image_roots=image_roots, check=False)   # the crops need no image
     crops = [np.load(p, mmap_mode='r', allow_pickle=False) for p in paths]
     for p, c, ca in zip(paths, crops, banners.caches):
         if c.dtype != np.uint8 or c.shape[0] != len(ca) or c.shape[2:] != (size, size):
