@@ -16,8 +16,8 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
 from .forces import BannerConfig, force_banners, hflip_banners
-from .data import (ObjectRef, Pair, box_mask, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig,
-                       PairImageDataset)
+from .data import (ObjectRef, Pair, box_mask, object_mask, union_box, load_coco_pairs, load_spatialsense,
+                       PairSamplingConfig, PairImageDataset)
 from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_config, config_in,
                         flat_fields, data_specs, read_json, write_json)
 
@@ -28,7 +28,7 @@ __all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'RECORDS_DIR', 'DATA_FORMA
            'write_shard', 'ChunkMasks', 'CacheRun', 'compute_banners', 'BannerCache', 'object_rle', 'rle_mask',
            'record_columns', 'write_records', 'records_image_root', 'CacheRecords', 'crops_path', 'write_crops',
            'default_image_dir', 'pair_source', 'source_pairs', 'BannersConfig', 'banners_config_in', 'banners_config',
-           'data_source', 'banners_command', 'csip_banners', 'training_pairs', 'CacheRows', 'PairRows', 'open_caches',
+           'data_source', 'banners_command', 'csip_banners', 'training_pairs', 'PairRows', 'CacheRows', 'open_caches',
            'CropBatches', 'crop_batches']
 
 # %% ../nbs/02b_cache.ipynb #19ee227d
@@ -523,7 +523,8 @@ class CacheRecords:
         if not Path(p.image_path).exists():
             raise FileNotFoundError(
                 f"{p.image_path}: image of pair {p.pair_id} not found: the images of the banner cache {self.cache_dir} "
-                f"are looked for under {self.image_root}; if they moved, give their folder (csip_train --image_root DIR)")
+                f"are looked for under {self.image_root}; if they moved, give their folder "
+                "(csip_train --image_root DIR)")
     def __len__(self): return self.index['n_pairs']
     def __getstate__(self): return dict(cache_dir=self.cache_dir, image_root=self.image_root, pair_ids=self.pair_ids)
     def __setstate__(self, s): self.__init__(**s, check=False)   # a spawned worker maps the files again
@@ -760,6 +761,18 @@ def training_pairs(cache_dir,           # a banner cache built by csip_banners
                          f"{banners_command(m.get('source'), cache_dir, m['config'])}")
     return CacheRecords(cache_dir, image_root, cache.pair_ids, check), cache
 
+# %% ../nbs/02b_cache.ipynb #8694a58b
+class PairRows:
+    "Rows of several caches' pair records (`CacheRecords`) as one sequence of `Pair`s."
+    def __init__(self,
+                 records:list,  # `CacheRecords` of the caches
+                 rows):         # (n, 2) ints: row k is `records[c][i]`
+        self.caches, self.rows = records, rows
+    def __len__(self): return len(self.rows)
+    def __getitem__(self, k:int) -> Pair:
+        if not -len(self) <= k < len(self): raise IndexError(f'pair {k} out of range for {len(self)} pairs')
+        c, i = self.rows[k]; return self.caches[int(c)][int(i)]
+
 # %% ../nbs/02b_cache.ipynb #57f5c512
 class CacheRows:
     "Rows of several banner caches as one sequence of banners; `config`: their configuration."
@@ -771,17 +784,6 @@ class CacheRows:
     def banner_config(self) -> BannerConfig: return self.config.banner
     def __len__(self): return len(self.rows)
     def __getitem__(self, k:int) -> np.ndarray: c, i = self.rows[k]; return self.caches[int(c)][int(i)]
-
-class PairRows:
-    "Rows of several caches' pair records (`CacheRecords`) as one sequence of `Pair`s."
-    def __init__(self,
-                 records:list,  # `CacheRecords` of the caches
-                 rows):         # (n, 2) ints: row k is `records[c][i]`
-        self.caches, self.rows = records, rows
-    def __len__(self): return len(self.rows)
-    def __getitem__(self, k:int) -> Pair:
-        if not -len(self) <= k < len(self): raise IndexError(f'pair {k} out of range for {len(self)} pairs')
-        c, i = self.rows[k]; return self.caches[int(c)][int(i)]
 
 def _banner_settings(c:CacheConfig) -> dict:
     "What makes two caches' banners comparable: all of `CacheConfig` but what happens to empty objects."
@@ -861,7 +863,8 @@ def batches(self:CropBatches, sampler, device=None):  # gives this process's key
             fut = None if nxt is None else pool.submit(self.gather, nxt)
             x, b, f = to_dev(x), to_dev(b), to_dev(f)
             if cuda:                                   # the flips, on the whole batch, without a host sync
-                x, b = torch.where(f[:, None, None, None], x.flip(-1), x), torch.where(f[:, None, None], hflip_banners(b), b)
+                x = torch.where(f[:, None, None, None], x.flip(-1), x)
+                b = torch.where(f[:, None, None], hflip_banners(b), b)
             elif f.any(): x[f], b[f] = x[f].flip(-1), hflip_banners(b[f])   # on the CPU: only the flipped rows
             yield x, b, idx
 
@@ -880,6 +883,6 @@ def crop_batches(cache_dirs,         # banner caches built by csip_banners, in t
     crops = [np.load(p, mmap_mode='r', allow_pickle=False) for p in paths]
     for p, c, ca in zip(paths, crops, banners.caches):
         if c.dtype != np.uint8 or c.shape[0] != len(ca) or c.shape[2:] != (size, size):
-            raise ValueError(f"{p}: {c.dtype} {c.shape}, not the uint8 ({len(ca)}, C, {size}, {size}) crops of its cache; "
-                             f"delete it and write it again (csip_banners ... --crops {size})")
+            raise ValueError(f"{p}: {c.dtype} {c.shape}, not the uint8 ({len(ca)}, C, {size}, {size}) crops of its "
+                             f"cache; delete it and write it again (csip_banners ... --crops {size})")
     return CropBatches(crops, banners, pairs, hflip, seed)

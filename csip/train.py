@@ -73,7 +73,7 @@ def config_diff(a:TrainConfig,  # e.g. the checkpoint's configuration
     "The fields (dotted for nested configs) whose values differ."
     fa, fb = flat_fields(a), flat_fields(b)
     return {k: (v, fb.get(k)) for k, v in fa.items()
-            if v != fb.get(k) and k != 'image_root'}   # where the images are, not what the run is: a moved cache resumes
+            if v != fb.get(k) and k != 'image_root'}   # where the images are, not what the run is: moved, it resumes
 
 # %% ../nbs/04_train.ipynb #f7c72907
 class SyntheticPairs(torch.utils.data.Dataset):
