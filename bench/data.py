@@ -8,17 +8,22 @@
 
 Both paths read the same banner cache, built here from a generated COCO-format set of 640x480 JPEGs (polygons, every
 pair in both orders), with its pair records and its crop store at `--size`. The crop path is what `csip_train` runs
-when the caches have a crop store: a whole batch gathered from the memory-mapped uint8 crops in a background thread,
-sent to `--device`, flipped there (`--hflip`) and made float there (RGB / 255, what the PIL path does on the CPU; the
-ImageNet mean/std is the image encoder's, on the device, for both paths). Per core: pairs divided by the CPU seconds of this process (all its threads; torch uses one) for the
-in-process runs, and by the wall seconds times the worker count for the PIL path with workers. The first batch
-(worker start-up, first reads) is not timed. The last line is
+when the caches have a crop store (`csip.cache.CropBatches.batches`): a whole batch gathered from the memory-mapped
+uint8 crops in a background thread, sent to `--device` and flipped there (`--hflip`); the image encoder makes it
+float and normalises it on the device. The PIL path is what it runs otherwise: `PairImageDataset` decodes, crops,
+resizes and divides by 255 on the CPU (float32, the default) in `--workers` processes; the encoder normalises.
+Rows of the table:
+  crop store             gather + transfer + flips (on `--device`): the line's N
+  crop store + RGB / 255 the same, then the uint8 -> float conversion on `--device` too (CPU work with --device cpu)
+  host stage only        the gather alone: the CPU work per pair when a GPU does the flips and the conversion
+  PIL, workers w         the PIL path; w = 0 is the line's M
+Per core: pairs divided by the CPU seconds of this process (all its threads; torch uses one) for in-process runs,
+by the wall seconds times w for the PIL path with w workers. The first batch (worker start-up, first reads) is not
+timed. The last line is
 
-    input: <N> pairs/s per core (crop store, <device>), <M> pairs/s per core (PIL path), ratio <R>x
+    input: <N> pairs/s per core (crop store, flips on <device>), <M> pairs/s per core (PIL path), ratio <R>x
 
-with N the crop path including its device stage (so on `--device cpu` the flips and the float conversion are CPU
-work too) and M the in-process PIL path (workers 0). The table also gives the host stage alone (the gather: the CPU
-work per pair when a GPU does the rest). `--out FILE` writes every figure as JSON.
+and `--out FILE` writes every figure as JSON.
 """
 import os, sys, json, time, platform, tempfile, datetime, shlex, resource
 from pathlib import Path
@@ -85,18 +90,18 @@ def epochs(make):
         yield from make(e); e += 1
 
 
-def crop_path(cache: Path, size: int, batch_size: int, batches: int, device: str, hflip: float):
-    "The crop store: gather + device transfer + flips on the device, then uint8 -> float there (as the PIL path does)."
+def crop_path(cache: Path, size: int, batch_size: int, batches: int, device: str, hflip: float, to_float: bool):
+    "The crop store as training reads it: gather, transfer, flips on the device; `to_float`: then RGB / 255 there too."
     ds = crop_batches([cache], size, 'masks', hflip=hflip, seed=0)
     dev = torch.device(device)
-    def to_float(x):
-        y = image_to_float(x)
+    def stage(x):
+        y = image_to_float(x) if to_float else x
         if dev.type == 'cuda': torch.cuda.synchronize()
         return y
     def make(e):
         s = GlobalBatchSampler(len(ds), batch_size, seed=0, with_epoch=hflip > 0); s.set_position(e)
         return ds.batches(s, dev)
-    return timed(epochs(make), batches * batch_size, to_float)
+    return timed(epochs(make), batches * batch_size, stage)
 
 
 def host_stage(cache: Path, size: int, batch_size: int, batches: int, hflip: float):
@@ -136,9 +141,12 @@ def main(workers: str = '0',          # comma-separated worker counts of the PIL
         n_pairs, crop_s = build_cache(ann_file, image_dir, tmp/'cache', size, max(counts))
         store_mb = crops_path(tmp/'cache', size).stat().st_size / 2**20
         load = os.getloadavg()[0]
-        wall, cpu, n = crop_path(tmp/'cache', size, batch_size, batches, device, hflip)
-        crop = dict(path='crop store', device=device, pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
-                    pairs_per_s_per_core=n / cpu)
+        crop, crop_float = [dict(zip(('wall_s', 'cpu_s', 'pairs'),
+                                     crop_path(tmp/'cache', size, batch_size, batches, device, hflip, f)))
+                            for f in (False, True)]
+        for r, name in ((crop, 'crop store'), (crop_float, 'crop store + RGB / 255 on the device')):
+            r.update(path=name, device=device, pairs_per_s=r['pairs'] / r['wall_s'],
+                     pairs_per_s_per_core=r['pairs'] / r['cpu_s'])
         wall, cpu, n = host_stage(tmp/'cache', size, batch_size, batches, hflip)
         host = dict(path='crop store, host stage (gather)', pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
                     pairs_per_s_per_core=n / cpu)
@@ -151,13 +159,15 @@ def main(workers: str = '0',          # comma-separated worker counts of the PIL
     res = dict(machine=f"{platform.node()} ({os.cpu_count()} cores, {platform.processor() or platform.machine()})",
                command='python ' + ' '.join(shlex.quote(a) for a in sys.argv), date=datetime.date.today().isoformat(),
                load_avg_before=load, n_pairs=n_pairs, size=size, batch_size=batch_size, hflip=hflip,
-               crop_store_write_s=crop_s, crop_store_mib=store_mb, crop=crop, host_stage=host, pil=pil, ratio=ratio,
+               crop_store_write_s=crop_s, crop_store_mib=store_mb, crop=crop, crop_float=crop_float, host_stage=host, pil=pil, ratio=ratio,
                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(f"{res['machine']}, {res['date']}, load average {load:.1f}; {n_pairs} pairs, {size} px, batch {batch_size}")
     print("| path | workers | device | pairs/s | pairs/s per core |\n| --- | --- | --- | --- | --- |")
     print(f"| crop store | 0 (+1 reader thread) | {device} | {crop['pairs_per_s']:.0f} | {crop['pairs_per_s_per_core']:.0f} |")
+    print(f"| crop store + RGB / 255 | 0 (+1 reader thread) | {device} | {crop_float['pairs_per_s']:.0f} | "
+          f"{crop_float['pairs_per_s_per_core']:.0f} |")
     print(f"| crop store, host stage only (gather) | 0 | - | {host['pairs_per_s']:.0f} | {host['pairs_per_s_per_core']:.0f} |")
     for r in pil: print(f"| PIL | {r['workers']} | cpu | {r['pairs_per_s']:.0f} | {r['pairs_per_s_per_core']:.0f} |")
     if out: Path(out).write_text(json.dumps(res, indent=1))
-    print(f"input: {crop['pairs_per_s_per_core']:.0f} pairs/s per core (crop store, {device}), "
+    print(f"input: {crop['pairs_per_s_per_core']:.0f} pairs/s per core (crop store, flips on {device}), "
           f"{pil[0]['pairs_per_s_per_core']:.0f} pairs/s per core (PIL path), ratio {ratio:.1f}x")
