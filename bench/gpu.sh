@@ -16,7 +16,8 @@
 # The logs end up in $OUT/logs.tar.gz (with the quickstart's report): the device tool returns at most 8 files.
 # Environment: OUT (required), PYTHON (default python3; .venv/bin/python in a dry run), BUDGET (seconds for the
 # whole run), CAP_<STEP> (one step's cap, e.g. CAP_TRAIN=150), TRAIN_MODELS (default resnet18; resnet18,vit_b16 if
-# time allows), WORK (scratch folder, default a new one under /tmp). Exit status 0 when every step succeeded, else 1.
+# time allows), WORK (scratch folder, default a new one under /tmp), STEPS (comma-separated step names to run, e.g.
+# forces,banners; default all; setup always runs). Exit status 0 when every step that ran succeeded, else 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DRY=0
@@ -35,14 +36,15 @@ cap() { local v="CAP_$1"; echo "${!v:-$2}"; }   # a step's cap: CAP_<STEP> from 
 # step NAME CAP [--figures] -- COMMAND...: run COMMAND under min(CAP, time left), log to $OUT/NAME.log, finish its JSON
 step() {
   local name=$1 cap=$2 figures=; shift 2
+  [ -z "${STEPS:-}" ] || [ "$name" = 00_setup ] || [[ ",$STEPS," == *",${name#[0-9][0-9]_},"* ]] || return 0
   if [ "$1" = --figures ]; then figures=--figures; shift; fi
   shift   # --
   local left=$(( BUDGET - ($(date +%s) - T0) ))
-  [ "$cap" -gt "$left" ] && cap=$left
-  if [ "$cap" -lt 5 ]; then
+  if [ "$left" -lt 5 ]; then
     "$PY" bench/gpu_step.py finish "$OUT/$name.json" --step "$name" --rc -1 --seconds 0 --cap 0 --skipped --command "$*"
     return
   fi
+  [ "$cap" -gt "$left" ] && cap=$left
   local t=$(date +%s%N)
   timeout -k 10 "$cap" "$@" > "$OUT/$name.log" 2>&1
   local rc=$? ms=$(( ($(date +%s%N) - t) / 1000000 ))
@@ -69,7 +71,7 @@ else
   export PYTHONPATH=$PWD:$SITE${PYTHONPATH:+:$PYTHONPATH} PATH=$SITE/bin:$PATH
 fi
 step 00_setup "$(cap SETUP 60)" -- bash -c "$install && $PY bench/gpu_step.py setup --out $OUT/00_setup.json --wheels .whl"
-grep -v '^WARNING: Location' "$OUT/00_setup.log" | head -n 60
+grep -vE '^(WARNING: Location|Processing |Looking in links)' "$OUT/00_setup.log" | head -n 60
 rm -rf "$WORK/dry"
 
 if [ $DRY = 1 ]; then
@@ -101,6 +103,6 @@ step 06_quickstart "$(cap QUICKSTART 240)" -- "${quickstart[@]}" --name quicksta
 ATTACH=()
 
 cp "$WORK/runs/quickstart/report.md" "$OUT/06_quickstart_report.md" 2>/dev/null
-(cd "$OUT" && logs=$(ls ./*.log ./*.md 2>/dev/null) && tar czf logs.tar.gz $logs && rm -f $logs)
+(cd "$OUT" && shopt -s nullglob && logs=(./*.log ./*.md) && tar czf logs.tar.gz "${logs[@]}" && rm -f "${logs[@]}")
 echo "run: $(( $(date +%s) - T0 )) s of a budget of $BUDGET s; JSON per step in $OUT, logs in $OUT/logs.tar.gz"
 "$PY" bench/gpu_step.py summary "$OUT"
