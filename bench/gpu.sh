@@ -24,6 +24,7 @@ DRY=0
 case "${1:-}" in --dry-run) DRY=1 ;; "") ;; *) echo "gpu.sh: error: unknown argument $1 (only --dry-run)" >&2; exit 2 ;; esac
 [ -n "${OUT:-}" ] || { echo "gpu.sh: error: set OUT to the folder for the results" >&2; exit 2; }
 mkdir -p "$OUT" || exit 2
+KEEP_WORK=${WORK:+1}   # a scratch folder made here is removed at the end; one given in WORK is kept
 WORK=${WORK:-$(mktemp -d /tmp/csip_gpu.XXXXXX)}; mkdir -p "$WORK"
 if [ $DRY = 1 ]; then PY=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}; BUDGET=${BUDGET:-290}
 else PY=${PYTHON:-python3}; BUDGET=${BUDGET:-465}; fi
@@ -71,7 +72,7 @@ else
   export PYTHONPATH=$PWD:$SITE${PYTHONPATH:+:$PYTHONPATH} PATH=$SITE/bin:$PATH
 fi
 step 00_setup "$(cap SETUP 60)" -- bash -c "$install && $PY bench/gpu_step.py setup --out $OUT/00_setup.json --wheels .whl"
-grep -vE '^(WARNING: Location|Processing |Looking in links)' "$OUT/00_setup.log" | head -n 60
+[ -f "$OUT/00_setup.log" ] && grep -vE '^(WARNING: Location|Processing |Looking in links)' "$OUT/00_setup.log" | head -n 60
 rm -rf "$WORK/dry"
 
 if [ $DRY = 1 ]; then
@@ -103,6 +104,8 @@ step 06_quickstart "$(cap QUICKSTART 240)" -- "${quickstart[@]}" --name quicksta
 ATTACH=()
 
 cp "$WORK/runs/quickstart/report.md" "$OUT/06_quickstart_report.md" 2>/dev/null
-(cd "$OUT" && shopt -s nullglob && logs=(./*.log ./*.md) && tar czf logs.tar.gz "${logs[@]}" && rm -f "${logs[@]}")
+[ -n "$KEEP_WORK" ] || rm -rf "$WORK"
+(cd "$OUT" && shopt -s nullglob && logs=(./*.log ./*.md) && [ ${#logs[@]} -gt 0 ] && tar czf logs.tar.gz "${logs[@]}" \
+  && rm -f "${logs[@]}")
 echo "run: $(( $(date +%s) - T0 )) s of a budget of $BUDGET s; JSON per step in $OUT, logs in $OUT/logs.tar.gz"
 "$PY" bench/gpu_step.py summary "$OUT"
