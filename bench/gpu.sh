@@ -88,7 +88,7 @@ if [ $DRY = 1 ]; then
   quickstart=(csip_quickstart --preset test --device cpu --backbone_seeds 1 --set 'seeds=[0]' --set reference=false)
 else
   step 01_forces "$(cap FORCES 45)" --figures -- "$PY" bench/forces.py --device cuda --out "$OUT/01_forces.json"
-  step 02_banners "$(cap BANNERS 50)" --figures -- "$PY" bench/banners.py --device cuda --workers 15 \
+  step 02_banners "$(cap BANNERS 60)" --figures -- "$PY" bench/banners.py --device cuda --workers 15 \
     --out "$OUT/02_banners.json"
   step 03_data "$(cap DATA 35)" --figures -- "$PY" bench/data.py --workers 16 --batches 50 --out "$OUT/03_data.json"
   step 04_train "$(cap TRAIN 100)" --figures -- "$PY" bench/train.py --device cuda --models "${TRAIN_MODELS:-resnet18}" \
