@@ -14,6 +14,7 @@ from pathlib import Path
 
 PACKAGES = ('torch', 'torchvision', 'timm', 'numpy', 'scipy', 'pillow', 'pycocotools', 'fastcore', 'open_clip_torch',
             'faiss-cpu', 'nbdev', 'execnb', 'ipython', 'ipywidgets', 'scikit-learn', 'sentence-transformers', 'csip')
+HEADLINE = ('banners_per_s', 'pairs_per_s')   # row figures the summary shows for a step without targets
 TIMED_OUT = (124, 137)   # what `timeout` returns when it stopped the command (TERM, then KILL)
 
 
@@ -75,14 +76,19 @@ def finish(a):
     print(f'{a.step}: {status} in {a.seconds:.0f} s (cap {a.cap:.0f} s)' + (f': {error}' if error else ''), flush=True)
 
 
+def number(v): return f'{v:,.0f}' if abs(v) >= 100 else f'{v:.3g}'
+
+
 def summary(a):
     "One line per step's JSON in the folder; exit status 1 if any step did not succeed."
     bad = 0
     print('| step | status | seconds | figures |\n| --- | --- | --- | --- |')
     for f in sorted(Path(a.folder).glob('[0-9][0-9]_*.json')):
         d = read(f); s = d.get('step', {})
-        figs = '; '.join(f"{t['figure']}: {t['value']:,.3g}" + ('' if t.get('at_least') is None else
+        figs = '; '.join(f"{t['figure']}: {number(t['value'])}" + ('' if t.get('at_least') is None else
                          f" (target {t['at_least']:,}: {'met' if t['met'] else 'NOT met'})") for t in d.get('targets', []))
+        figs = figs or '; '.join((f"{r['size']} px: " if 'size' in r else '') + f'{k} {number(r[k])}'
+                                 for r in d.get('rows', [])[:3] for k in HEADLINE if r.get(k) is not None)
         print(f"| {f.stem} | {s.get('status', 'no step block')} | {s.get('seconds', '-')} | {figs or '-'} |")
         bad += s.get('status') != 'ok'
     sys.exit(1 if bad else 0)
