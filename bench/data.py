@@ -16,7 +16,7 @@ Rows of the table:
   crop store             gather + transfer + flips (on `--device`): the line's N
   crop store + RGB / 255 the same, then the uint8 -> float conversion on `--device` too (CPU work with --device cpu)
   host stage only        the gather alone: the CPU work per pair when a GPU does the flips and the conversion
-  PIL, workers w         the PIL path; w = 0 is the line's M
+  PIL, workers w         the PIL path; w = 0 (in-process, at most 10 timed batches: the slow one) is the line's M
 Per core: pairs divided by the CPU seconds of this process (all its threads; torch uses one) for in-process runs,
 by the wall seconds times w for the PIL path with w workers. The first batch (worker start-up, first reads) is not
 timed. The last line is
@@ -33,6 +33,7 @@ from PIL import Image, ImageDraw
 from fastcore.script import call_parse, store_true
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import Figures
 from csip.data import PairImageDataset, PairSamplingConfig, make_loader, image_to_float
 from csip.cache import (CacheConfig, compute_banners, pair_source, write_crops, crop_batches, open_caches, crops_path)
 from csip.train import GlobalBatchSampler
@@ -135,32 +136,32 @@ def main(workers: str = '0',          # comma-separated worker counts of the PIL
     torch.set_num_threads(1)
     if quick: n_images, batch_size, batches, workers = 32, 64, 5, '0'
     counts = sorted({0, *[int(v) for v in workers.split(',')]})
+    fig = Figures(out, machine=f"{platform.node()} ({os.cpu_count()} cores, {platform.processor() or platform.machine()})",
+                  size=size, batch_size=batch_size, hflip=hflip, device=device)
+    res, add = fig.d, fig.row   # the JSON is rewritten after every figure: a run stopped half-way keeps what it measured
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ann_file, image_dir = (Path(ann), Path(images)) if ann else make_coco_set(tmp/'coco', n_images)
         n_pairs, crop_s = build_cache(ann_file, image_dir, tmp/'cache', size, max(counts))
-        store_mb = crops_path(tmp/'cache', size).stat().st_size / 2**20
-        load = os.getloadavg()[0]
-        crop, crop_float = [dict(zip(('wall_s', 'cpu_s', 'pairs'),
-                                     crop_path(tmp/'cache', size, batch_size, batches, device, hflip, f)))
-                            for f in (False, True)]
-        for r, name in ((crop, 'crop store'), (crop_float, 'crop store + RGB / 255 on the device')):
-            r.update(path=name, device=device, pairs_per_s=r['pairs'] / r['wall_s'],
-                     pairs_per_s_per_core=r['pairs'] / r['cpu_s'])
+        fig.set(n_pairs=n_pairs, crop_store_write_s=crop_s, load_avg_before=os.getloadavg()[0],
+                crop_store_mib=crops_path(tmp/'cache', size).stat().st_size / 2**20)
+        for f, name in ((False, 'crop store'), (True, 'crop store + RGB / 255 on the device')):
+            wall, cpu, n = crop_path(tmp/'cache', size, batch_size, batches, device, hflip, f)
+            add(path=name, workers=0, device=device, pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
+                pairs_per_s_per_core=n / cpu)
         wall, cpu, n = host_stage(tmp/'cache', size, batch_size, batches, hflip)
-        host = dict(path='crop store, host stage (gather)', pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
-                    pairs_per_s_per_core=n / cpu)
-        pil = []
-        for w in counts:
-            wall, cpu, n = pil_path(tmp/'cache', size, batch_size, batches, w, hflip)
-            pil.append(dict(path='PIL', workers=w, pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
-                            pairs_per_s_per_core=n / (cpu if w == 0 else wall * w)))
-    ratio = crop['pairs_per_s_per_core'] / pil[0]['pairs_per_s_per_core']
-    res = dict(machine=f"{platform.node()} ({os.cpu_count()} cores, {platform.processor() or platform.machine()})",
-               command='python ' + ' '.join(shlex.quote(a) for a in sys.argv), date=datetime.date.today().isoformat(),
-               load_avg_before=load, n_pairs=n_pairs, size=size, batch_size=batch_size, hflip=hflip,
-               crop_store_write_s=crop_s, crop_store_mib=store_mb, crop=crop, crop_float=crop_float, host_stage=host, pil=pil, ratio=ratio,
-               peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        add(path='crop store, host stage (gather)', workers=0, device='-', pairs=n, wall_s=wall, cpu_s=cpu,
+            pairs_per_s=n / wall, pairs_per_s_per_core=n / cpu)
+        for w in counts:   # in-process: at most 10 batches (it is the slow one)
+            wall, cpu, n = pil_path(tmp/'cache', size, batch_size, batches if w else min(batches, 10), w, hflip)
+            add(path='PIL', workers=w, device='cpu', pairs=n, wall_s=wall, cpu_s=cpu, pairs_per_s=n / wall,
+                pairs_per_s_per_core=n / (cpu if w == 0 else wall * w))
+    crop, crop_float, host, *pil = res['rows']
+    fig.set(ratio=crop['pairs_per_s_per_core'] / pil[0]['pairs_per_s_per_core'],
+            peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    fig.target('crop store pairs/s per core', crop['pairs_per_s_per_core'], 800)
+    fig.target('ratio to the PIL path, per core, same run', res['ratio'], 4)
+    ratio, load, n_pairs = res['ratio'], res['load_avg_before'], res['n_pairs']
     print(f"{res['machine']}, {res['date']}, load average {load:.1f}; {n_pairs} pairs, {size} px, batch {batch_size}")
     print("| path | workers | device | pairs/s | pairs/s per core |\n| --- | --- | --- | --- | --- |")
     print(f"| crop store | 0 (+1 reader thread) | {device} | {crop['pairs_per_s']:.0f} | {crop['pairs_per_s_per_core']:.0f} |")
@@ -168,6 +169,5 @@ def main(workers: str = '0',          # comma-separated worker counts of the PIL
           f"{crop_float['pairs_per_s_per_core']:.0f} |")
     print(f"| crop store, host stage only (gather) | 0 | - | {host['pairs_per_s']:.0f} | {host['pairs_per_s_per_core']:.0f} |")
     for r in pil: print(f"| PIL | {r['workers']} | cpu | {r['pairs_per_s']:.0f} | {r['pairs_per_s_per_core']:.0f} |")
-    if out: Path(out).write_text(json.dumps(res, indent=1))
     print(f"input: {crop['pairs_per_s_per_core']:.0f} pairs/s per core (crop store, flips on {device}), "
           f"{pil[0]['pairs_per_s_per_core']:.0f} pairs/s per core (PIL path), ratio {ratio:.1f}x")
