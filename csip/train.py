@@ -54,6 +54,7 @@ class TrainConfig:
     seed: int = 0                    # model initialisation and data order
     shuffle: bool = True             # a new order each epoch; False: the dataset's order
     hflip: float = 0.0               # probability of mirroring a pair at an epoch (image, masks and banner together)
+    image_root: str | None = None    # where the caches' images are now, one folder per cache (commas); None: as built
     checkpoint_every: int = 500      # steps between checkpoints (and one at the end)
     log_every: int = 10              # steps between host syncs for metrics
     def asdict(self):
@@ -72,7 +73,8 @@ def config_diff(a:TrainConfig,  # e.g. the checkpoint's configuration
                ) -> dict:       # `{dotted.field: (value in a, value in b)}`
     "The fields (dotted for nested configs) whose values differ."
     fa, fb = flat_fields(a), flat_fields(b)
-    return {k: (v, fb.get(k)) for k, v in fa.items() if v != fb.get(k)}
+    return {k: (v, fb.get(k)) for k, v in fa.items()
+            if v != fb.get(k) and k != 'image_root'}   # where the images are, not what the run is: moved, it resumes
 
 # %% ../nbs/04_train.ipynb #f7c72907
 class SyntheticPairs(torch.utils.data.Dataset):
@@ -148,7 +150,8 @@ class DeviceBatches:
         self.images, self.banners, self.banner_config = images, banners, banner_config
     def __len__(self): return len(self.images)
     def __getitem__(self, i): return self.images[i], self.banners[i], i
-    def batches(self, sampler:GlobalBatchSampler):  # gives this process's indices of each batch
+    def batches(self, sampler:GlobalBatchSampler,  # gives this process's indices of each batch
+                device=None):                       # unused: the tensors are on their device already
         "`(images, banners, indices)` of each batch of `sampler`, gathered on the device."
         cuda = self.images.device.type == 'cuda'
         for idx in sampler:
@@ -624,7 +627,7 @@ def do_train(run:Run,                   # prepared (`prepare_run`) and maybe res
     "The training loop: steps until `run.total`, logging and checkpointing as `run.config` says."
     ck_path, log, spe, cuda = Path(out_dir) / 'checkpoint.pt', RunLog(run, out_dir, progress, tensorboard), \
         run.sampler.steps_per_epoch, run.info.device.type == 'cuda'
-    on_device = isinstance(dataset, DeviceBatches)
+    on_device = hasattr(dataset, 'batches')   # `DeviceBatches`, `csip.cache.CropBatches`: whole batches, no loader
     with StopSignals() as stop:   # SIGINT/SIGTERM: checkpoint at the next step, then `Interrupted` (all ranks agree)
         loader = None if on_device else torch.utils.data.DataLoader(
             dataset, batch_sampler=run.sampler, num_workers=workers, pin_memory=cuda, persistent_workers=workers > 0,
@@ -633,7 +636,7 @@ def do_train(run:Run,                   # prepared (`prepare_run`) and maybe res
         while run.step < run.total and run.step != stop_after:
             epoch = run.step // spe
             run.sampler.set_position(epoch, run.step % spe)
-            for images, banners, index in (dataset.batches(run.sampler) if on_device else loader):
+            for images, banners, index in (dataset.batches(run.sampler, run.info.device) if on_device else loader):
                 log.add(train_step(run, images, banners, index), epoch)
                 last, signum = run.step == run.total, stop.requested(run.info.world_size, run.info.device)
                 if run.step % run.config.checkpoint_every == 0 or last or signum:
@@ -677,12 +680,16 @@ def train_csip(config:TrainConfig,  # the run
 def cache_dataset(cache_dirs:list,      # banner cache folders (`csip_banners`), trained on together
                   config:TrainConfig,   # image size, channels, flips and seed of the run
                   strict:bool=False):   # a bad annotation record is an error, not skipped
-    "A `csip.data.PairImageDataset` over the banner caches `cache_dirs` (`csip.cache.open_caches`), as `config` says."
+    "The banner caches `cache_dirs` as a training set: their crop stores if all have one, else their decoded images."
     from csip.data import PairImageDataset
-    from csip.cache import open_caches
-    pairs, banners = open_caches(cache_dirs, strict)
+    from csip.cache import open_caches, crop_batches
+    marker, roots = 'masks' if config.encoder.in_chans == 5 else 'tint', config.image_root
+    roots = roots.split(',') if roots else None
+    crops = crop_batches(cache_dirs, config.encoder.image_size, marker, roots, config.hflip, config.seed)
+    if crops is not None: return crops      # the same images, prepared once (`csip.cache.write_crops`)
+    pairs, banners = open_caches(cache_dirs, strict, roots)
     return PairImageDataset(pairs, banners, size=config.encoder.image_size, hflip=config.hflip, seed=config.seed,
-                            marker='masks' if config.encoder.in_chans == 5 else 'tint')
+                            marker=marker)
 
 def _synthetic(args:list, config:TrainConfig, strict:bool=False):
     e = config.encoder
@@ -735,6 +742,7 @@ def csip_train(
     lr:float=TrainConfig.lr,                          # AdamW's base learning rate
     precision:str=TrainConfig.precision,              # 'bf16', 'fp16' or 'fp32' (CUDA; CPU runs fp32)
     hflip:float=None,                 # probability of mirroring a pair per epoch; None: 0.5 for caches, 0 otherwise
+    image_root:str=None,              # where the caches' images are now (moved), one folder per cache, comma-separated
     seed:int=TrainConfig.seed,                        # model initialisation and data order
     compile:store_true=False,         # torch.compile the model
     config:str=None,                  # start from a saved configuration (checkpoint, config.json) instead of the flags
@@ -743,7 +751,7 @@ def csip_train(
     device:str=None,                  # default: cuda if available
     resume:store_true=False,          # continue from out_dir/checkpoint.pt
     overwrite:store_true=False,       # start again from step 0 in an out_dir that holds a run (its files are replaced)
-    strict:store_true=False,          # a bad record in the caches' annotation files is an error, not skipped
+    strict:store_true=False,          # unused with caches (their records were checked when built)
     no_progress:store_true=False,     # no progress bar
     debug:store_true=False,           # show the full traceback
 ):
@@ -752,7 +760,8 @@ def csip_train(
         auto_hflip = 0.5 if data.startswith('cache:') else 0.0     # synthetic pairs do not flip
         enc = EncoderConfig(image_encoder, banner_encoder, image_size=image_size, image_weights=image_weights)
         flags = TrainConfig(enc, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr, precision=precision,
-                            hflip=auto_hflip if hflip is None else hflip, seed=seed, compile=compile)
+                            hflip=auto_hflip if hflip is None else hflip, seed=seed, compile=compile,
+                            image_root=image_root)
         cfg = script_config(flags, TrainConfig(hflip=auto_hflip), config, set)
         check_encoder_config(cfg.encoder)
         ds = make_dataset(data, cfg, strict)

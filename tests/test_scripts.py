@@ -269,16 +269,6 @@ def test_shards_verified(bin_dir, work, tmp_path):
                    'csip_train', '/dev/zero')
 
 
-def test_manifest_source_without_field_is_one_line(bin_dir, work, tmp_path):
-    "Finding 7: a manifest whose source lacks a field is named in one line (it was `csip_train: error: split`)."
-    cache = tmp_path / 'cache'; shutil.copytree(work[0] / 'banners', cache)
-    m = json.loads((cache / 'manifest.json').read_text())
-    m['source'] = {k: v for k, v in m['source'].items() if k != 'sampling'}
-    (cache / 'manifest.json').write_text(json.dumps(m))
-    assert_mistake(run(bin_dir, 'csip_train', '--out_dir', tmp_path / 'r', '--data', f'cache:{cache}', *TINY),
-                   'csip_train', "a cache manifest's source lacks sampling")
-
-
 @pytest.mark.parametrize('script,args', [
     ('csip_scenes', ['--out_dir', '{tmp}/s', '--n_train', '3000', '--workers', '1']),
 ])
