@@ -711,9 +711,9 @@ class PairImageDataset(torch.utils.data.Dataset):
         if not 0 <= hflip <= 1: raise ValueError(f"hflip is a probability, got {hflip}")
         if hflip and len(pairs) and np.shape(banners[0])[-1] % 2:
             raise ValueError(f"hflip needs banners with an even number of directions, got {np.shape(banners[0])}")
-        self.pairs, self.banners, self.size, self.marker = list(pairs), banners, size, marker
-        self.normalize, self.return_pair_id, self.dtype = normalize, return_pair_id, dtype
-        self.hflip, self.seed = hflip, seed
+        self.pairs = pairs if hasattr(pairs, '__getitem__') else list(pairs)   # a sequence (mapped records) stays
+        self.banners, self.size, self.marker, self.normalize = banners, size, marker, normalize
+        self.return_pair_id, self.dtype, self.hflip, self.seed = return_pair_id, dtype, hflip, seed
     def __len__(self): return len(self.pairs)
     def image(self,
               i:int,             # the pair's index
