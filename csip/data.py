@@ -19,12 +19,13 @@ from .utils import read_json
 
 # %% auto #0
 __all__ = ['BOX_TOL_PX', 'BOX_TOL_FRAC', 'SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A',
-           'TINT_B', 'TINT_ALPHA', 'ObjectRef', 'Pair', 'box_mask', 'object_mask', 'pair_masks', 'RecordError',
-           'Records', 'Skips', 'check_bbox', 'check_image', 'check_folder', 'open_image', 'PairSamplingConfig',
-           'rle_counts', 'check_rle_counts', 'check_polygons_in_image', 'coco_objects', 'sample_image_pairs',
-           'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'UnRelQuery',
-           'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry',
-           'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset', 'make_loader']
+           'TINT_B', 'TINT_ALPHA', 'ObjectRef', 'Pair', 'box_mask', 'object_mask', 'pair_masks', 'object_from_mask',
+           'pair_from_masks', 'RecordError', 'Records', 'Skips', 'check_bbox', 'check_image', 'check_folder',
+           'open_image', 'PairSamplingConfig', 'rle_counts', 'check_rle_counts', 'check_polygons_in_image',
+           'coco_objects', 'sample_image_pairs', 'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box',
+           'load_spatialsense', 'UnRelQuery', 'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa',
+           'union_box', 'crop_geometry', 'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset',
+           'make_loader']
 
 # %% ../nbs/02_data.ipynb #83195d5d
 @dataclass(frozen=True)
@@ -83,6 +84,30 @@ def pair_masks(pair:Pair,  # the pair
               ) -> tuple[np.ndarray, np.ndarray]:  # bool (height, width) masks of A and B
     "The masks of A (`pair.subject`) and B (`pair.object`) at the image's size."
     return (object_mask(pair.subject, pair.height, pair.width), object_mask(pair.object, pair.height, pair.width))
+
+# %% ../nbs/02_data.ipynb #cd918b43
+def object_from_mask(mask:np.ndarray,      # (H, W) bool
+                category:str='object', # the object's category name
+               ) -> ObjectRef:         # its box (xyxy) and COCO RLE (counts as text, as in the JSON files)
+    "An `ObjectRef` of a mask: `object_mask`'s inverse."
+    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, np.uint8)))
+    x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
+    seg = dict(size=[int(v) for v in rle['size']], counts=rle['counts'].decode())
+    return ObjectRef(category, (x, y, x + w, y + h), seg)
+
+def pair_from_masks(A:np.ndarray,              # (H, W) bool mask of the subject A
+               B:np.ndarray,              # (H, W) bool mask of the object B, same canvas
+               pair_id:str='drawn',       # the pair's id
+               image_path:str='',         # its image; '' for a drawn configuration
+               predicate=None,            # its predicate, if any
+               label=None,                # whether the predicate holds, if known
+               categories=('A', 'B'),     # category names of A and B
+              ) -> Pair:
+    "A `Pair` of two bool masks of one canvas (A the subject, B the object): `pair_masks`' inverse."
+    h, w = np.shape(A)
+    return Pair(pair_id, 'masks', image_path, w, h, object_from_mask(A, categories[0]),
+                object_from_mask(B, categories[1]),
+                predicate, label)
 
 # %% ../nbs/02_data.ipynb #0a611cdb
 BOX_TOL_PX, BOX_TOL_FRAC = 2.0, 0.01   # a box leaving the image by at most max(2 px, 1 % of the side) is clipped
@@ -626,12 +651,13 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 MARKERS = ('masks', 'tint', 'none')
 TINT_A, TINT_B, TINT_ALPHA = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0), 0.4
 
-def union_box(a,           # xyxy box of A, pixels
-              b,           # xyxy box of B, pixels
-              width:int,   # image width, pixels
-              height:int,  # image height, pixels
-             ) -> tuple[int, int, int, int]:  # integer (x0, y0, x1, y1), at least 1 pixel, inside the image
-    "The integer union box of two xyxy boxes: floor/ceil, clipped to the image."
+def union_box(a,                   # xyxy box of A, pixels
+              b,                   # xyxy box of B, pixels
+              width:int|None=None, # image width, pixels; None: the plain union, unrounded and unclipped
+              height:int|None=None,# image height, pixels
+             ) -> tuple:           # (x0, y0, x1, y1); with the image size integer, at least 1 pixel, inside it
+    "The union box of two xyxy boxes; given the image size, integer (floor/ceil) and clipped to the image."
+    if width is None: return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
     x0, y0 = max(0, math.floor(min(a[0], b[0]))), max(0, math.floor(min(a[1], b[1])))
     x1, y1 = min(width, math.ceil(max(a[2], b[2]))), min(height, math.ceil(max(a[3], b[3])))
     return (min(x0, width - 1), min(y0, height - 1), max(x1, min(x0, width - 1) + 1), max(y1, min(y0, height - 1) + 1))

@@ -17,16 +17,18 @@ import ipywidgets as W
 from IPython.display import display
 
 from .forces import force_banner, BannerConfig, DEFAULT_RS
-from .scenes import shape_outline, polygon_mask, SHAPES
+from .scenes import SHAPES
+from .configurations import Blob, blob_masks
 from .utils import cpu_threads
+from .data import open_image, pair_masks, union_box
 from .evaluate.retrieval import l2_normalize
 from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['COLOR_A', 'COLOR_B', 'BANNER_CMAP', 'LIVE_RS', 'DIRECTION_WORDS', 'csip_style', 'add_caption', 'figure_axes_labelled',
-           'shape_mask', 'banner_direction', 'relation_words', 'describe_banner', 'masks_rgb', 'PairFigure',
-           'plot_pair_state', 'ForceBannerExplorer', 'pair_image', 'pair_label', 'plot_pair', 'DatasetBrowser',
-           'rank_gallery', 'plot_retrieval', 'RetrievalBrowser', 'random_configurations', 'PairSearch']
+           'banner_direction', 'relation_words', 'describe_banner', 'masks_rgb', 'PairFigure', 'plot_pair_state',
+           'ForceBannerExplorer', 'pair_image', 'pair_label', 'plot_pair', 'DatasetBrowser', 'rank_gallery',
+           'plot_retrieval', 'RetrievalBrowser', 'PairSearch', 'pair_thumbnail', 'pair_search']
 
 # %% ../nbs/08_widgets.ipynb #5eeb4979
 COLOR_A, COLOR_B = '#d62728', '#1f63d6'  # A (argument) red, B (referent) blue, everywhere
@@ -59,26 +61,6 @@ def figure_axes_labelled(fig, # a matplotlib figure
         if not ax.get_xlabel(): return False
         if ax.name != 'polar' and not ax.get_ylabel(): return False
     return True
-
-# %% ../nbs/08_widgets.ipynb #9e2b69ad
-def shape_mask(shape:str,        # one of `csip.scenes.SHAPES`
-               cx:float,         # centre, pixels from the left
-               cy:float,         # centre, pixels from the top
-               size:float,       # circumradius, pixels
-               angle:float=0.0,  # rotation, degrees counter-clockwise as displayed
-               canvas:int=128,   # side of the square mask, pixels
-               seed:int=0,       # fixes the random details of the outline
-              ) -> np.ndarray:   # (canvas, canvas) bool
-    "The mask of a shape placed on a canvas."
-    if shape not in SHAPES: raise ValueError(f"unknown shape {shape!r}; known: {SHAPES}")
-    outer, hole = shape_outline(shape, float(size), np.random.default_rng(seed))
-    a = math.radians(angle)
-    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])   # ccw in (x right, y up)
-    flip = np.array([1.0, -1.0])                # outline read with y up, then image y points down
-    place = lambda p: (p @ rot.T) * flip + (cx, cy)
-    m = polygon_mask([place(outer)], canvas, canvas)
-    if hole is not None: m &= ~polygon_mask([place(hole)], canvas, canvas)
-    return m
 
 # %% ../nbs/08_widgets.ipynb #f17e9dee
 DIRECTION_WORDS = (('right of', 0.0), ('above', 90.0), ('left of', 180.0), ('below', 270.0))
@@ -255,8 +237,8 @@ class ForceBannerExplorer:
 @patch
 def masks(self:ForceBannerExplorer) -> tuple[np.ndarray, np.ndarray]: # A, B: bool (canvas, canvas)
     "The current masks A and B, as the sliders set them."
-    make = lambda c: shape_mask(c['shape'].value, c['x'].value, c['y'].value, c['size'].value, c['angle'].value,
-                                self.canvas)
+    make = lambda c: blob_masks(Blob(c['shape'].value, c['size'].value, angle=math.radians(c['angle'].value)),
+                                c['x'].value, c['y'].value, self.canvas)[0]
     return make(self.a), make(self.b)
 
 @patch
@@ -296,7 +278,6 @@ def static_figure(self:ForceBannerExplorer,
 def pair_image(pair,            # a `csip.data.Pair`
               ) -> np.ndarray: # (height, width, 3) RGB uint8
     "A pair's image as stored (`csip.data.open_image`); grey if the file is missing."
-    from csip.data import open_image
     try:
         with open_image(pair.image_path) as im: return np.asarray(im.convert('RGB'))
     except FileNotFoundError: return np.full((pair.height, pair.width, 3), 200, np.uint8)
@@ -315,7 +296,6 @@ def plot_pair(pair,                               # a `csip.data.Pair`
               caption:str|None=None,              # text under the figure
              ):                                   # a pyplot figure
     "Static figure of one `Pair`: image with both masks outlined, banner, dataset label and banner words."
-    from csip.data import pair_masks
     A, B = pair_masks(pair)
     if banner is None: banner = force_banner(A, B, **config.asdict())
     banner = np.asarray(banner)
@@ -364,7 +344,6 @@ class DatasetBrowser:
               ) -> np.ndarray:   # (n_r, n_dirs)
         "The banner of pair `i`: given, or computed."
         if self.banners is None:
-            from csip.data import pair_masks
             return force_banner(*pair_masks(self.pairs[i]), **self.config.asdict())
         return np.asarray(self.banners(self.pairs[i]) if callable(self.banners) else self.banners[i])
 
@@ -468,20 +447,6 @@ class RetrievalBrowser:
         self.image.value = _figure_png(self.figure())
     def _ipython_display_(self): display(self.widget)
 
-# %% ../nbs/08_widgets.ipynb #21af55af
-def random_configurations(n:int,          # pairs
-                          canvas:int=64,  # side of the masks, pixels
-                          seed:int=0,     # numpy seed
-                         ) -> list[tuple[np.ndarray, np.ndarray]]: # n pairs of (canvas, canvas) bool masks
-    "Random pairs of masks: shapes, sizes, angles and positions drawn uniformly."
-    rng = np.random.default_rng(seed); out = []
-    while len(out) < n:
-        a, b = (dict(shape=str(rng.choice(SHAPES)), cx=rng.uniform(8, canvas - 8), cy=rng.uniform(8, canvas - 8),
-                     size=rng.uniform(5, canvas / 4), angle=rng.uniform(0, 360)) for _ in range(2))
-        A, B = shape_mask(**a, canvas=canvas), shape_mask(**b, canvas=canvas)
-        if A.any() and B.any(): out.append((A, B))
-    return out
-
 # %% ../nbs/08_widgets.ipynb #1d348c15
 class PairSearch:
     "Find pairs like this: the gallery pairs nearest to a drawn configuration, and their thumbnails."
@@ -520,3 +485,21 @@ class PairSearch:
             draw.text((j * (t + 6), t + 2), f'#{j + 1} cos {s:.2f}', fill='black')
             if self.labels is not None: draw.text((j * (t + 6), t + 15), str(self.labels[i])[:16], fill='dimgray')
         buf = io.BytesIO(); out.save(buf, 'png', compress_level=1); return buf.getvalue()
+
+# %% ../nbs/08_widgets.ipynb #a52a5b28
+def pair_thumbnail(pair:Pair,          # the pair shown
+                   margin:float=0.15,  # around the union box, a fraction of its longer side
+                  ) -> np.ndarray:     # (h, w, 3) uint8 RGB
+    "A crop of a pair's image around its union box, A tinted red, B blue (`masks_rgb`)."
+    x0, y0, x1, y1 = union_box(pair.subject.bbox, pair.object.bbox, pair.width, pair.height)
+    m = int(margin * max(x1 - x0, y1 - y0))
+    x0, y0, x1, y1 = max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, pair.width), min(y1 + m, pair.height)
+    return (masks_rgb(*pair_masks(pair), pair_image(pair))[y0:y1, x0:x1] * 255).astype(np.uint8)
+
+def pair_search(pm,              # the checkpoint's `csip.evaluate.zero_shot.PromptModel`
+                gallery_pairs,   # the pairs searched
+                k:int=5,         # nearest pairs shown
+               ):                # a `PairSearch`
+    "Find pairs like this: a drawn configuration -> its `k` nearest gallery pairs."
+    return PairSearch(pm.encode_masks, pm.encode_pairs(gallery_pairs), [pair_thumbnail(p) for p in gallery_pairs], k,
+                      labels=[(p.predicate or '').split('|')[0] for p in gallery_pairs])
