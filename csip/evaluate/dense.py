@@ -21,18 +21,18 @@ from ..encoders import ImageEncoder, TinyCNN, EncoderConfig, image_encoder_build
 
 # %% auto #0
 __all__ = ['SPAIR_SPLITS', 'PF_PASCAL_CLASSES', 'PF_PASCAL_CSVS', 'PF_PASCAL_COLUMNS', 'DENSE_METRICS', 'DenseConfig',
-           'dense_layers', 'dense_forward', 'square_image', 'image_features', 'cached_image_features', 'KeypointPair',
-           'checked_pair', 'load_spair', 'load_pfpascal', 'sample_features', 'nearest_locations', 'transfer_keypoints',
-           'pck', 'pair_images', 'correspondence_pck', 'PointingImage', 'coco_val_files', 'load_pointing',
-           'box_feature', 'box_prototypes', 'pointing_game', 'clip_text_prototypes', 'load_dense_sets', 'dense_metrics',
-           'plot_correspondence', 'plot_pointing']
+           'any_input_size', 'dense_layers', 'dense_forward', 'square_image', 'image_features', 'cached_image_features',
+           'KeypointPair', 'checked_pair', 'load_spair', 'load_pfpascal', 'sample_features', 'nearest_locations',
+           'transfer_keypoints', 'pck', 'pair_images', 'correspondence_pck', 'PointingImage', 'coco_val_files',
+           'load_pointing', 'box_feature', 'box_prototypes', 'pointing_game', 'clip_text_prototypes', 'load_dense_sets',
+           'dense_metrics', 'plot_correspondence', 'plot_pointing']
 
 # %% ../../nbs/06b_eval_dense.ipynb #a3530127
 @dataclass(frozen=True)
 class DenseConfig:
     "What decides the dense evaluations' numbers, the models aside; saved in `results.json`."
     layer: str | None = None       # feature layer (`dense_layers`); None: each architecture's default
-    image_size: int | None = None  # side of the square input, pixels; None: the model's own (ViTs need it)
+    image_size: int | None = None  # input side of convolutional towers, pixels; None: the model's own (ViTs: always)
     upsample: int = 4              # target maps are upsampled bilinearly by this factor before the argmax
     alphas: tuple = (0.05, 0.1)    # PCK thresholds, fractions of each benchmark's reference length
     split: str = 'test'            # SPair-71k split (`Layout/large/<split>.txt`): trn, val or test
@@ -50,7 +50,9 @@ def _kind(encoder:ImageEncoder) -> str:
     b = encoder.backbone
     if isinstance(b, torchvision.models.ResNet): return 'resnet'
     if isinstance(b, TinyCNN): return 'tiny_cnn'
-    if type(b).__module__.startswith('open_clip') and hasattr(b, 'transformer'): return 'openclip_vit'
+    if type(b).__module__.startswith('open_clip'):
+        if hasattr(b, 'transformer'): return 'openclip_vit'
+        raise ValueError(f"dense features: open_clip's {type(b).__name__} has no feature map here (its ViTs do)")
     if hasattr(b, 'forward_intermediates'): return 'timm'
     raise ValueError(f"dense features: no feature map known for {type(b).__name__} (torchvision ResNets, TinyCNN, "
                      "timm models with forward_intermediates, open_clip ViTs)")
@@ -63,6 +65,12 @@ def _n_blocks(encoder:ImageEncoder) -> int:
     if hasattr(b, 'blocks'): return len(b.blocks)
     if hasattr(b, 'stages'): return len(b.stages)
     return len(b.feature_info)
+
+def any_input_size(encoder:ImageEncoder, # an image tower
+                  ) -> bool:             # False for ViTs (position embeddings of one grid)
+    "Whether `encoder` takes inputs of any size (convolutional backbones) or only its own (ViTs)."
+    kind = _kind(encoder)
+    return kind in ('resnet', 'tiny_cnn') or (kind == 'timm' and not hasattr(encoder.backbone, 'pos_embed'))
 
 def dense_layers(encoder:ImageEncoder, # an image tower (`csip.encoders.ImageEncoder`)
                 ) -> tuple:            # the layer names `dense_forward` takes, the default first
@@ -522,7 +530,8 @@ def dense_metrics(encoder:ImageEncoder,  # the image tower
                   workers:int=0,         # data-loading processes
                  ) -> dict:              # `dict(metrics={name: value}, details={benchmark: ...})`
     "PCK of each correspondence benchmark and the pointing game of one model, its features cached in `folder`."
-    size, layer = cfg.image_size or image_size, cfg.layer or dense_layers(encoder)[0]
+    size = cfg.image_size if cfg.image_size and any_input_size(encoder) else image_size
+    layer = cfg.layer or dense_layers(encoder)[0]
     key = dict(key, layer=layer, image_size=size)
     def feats(name, paths):
         run = lambda ps: image_features(encoder, ps, size, layer, device, batch_size, workers, f'dense: {name}')
