@@ -25,7 +25,7 @@ __all__ = ['SPAIR_SPLITS', 'PF_PASCAL_CLASSES', 'PF_PASCAL_CSVS', 'PF_PASCAL_COL
            'KeypointPair', 'checked_pair', 'load_spair', 'load_pfpascal', 'sample_features', 'nearest_locations',
            'transfer_keypoints', 'pck', 'pair_images', 'correspondence_pck', 'PointingImage', 'coco_val_files',
            'load_pointing', 'box_feature', 'box_prototypes', 'pointing_game', 'clip_text_prototypes', 'load_dense_sets',
-           'dense_metrics', 'plot_correspondence', 'plot_pointing']
+           'dense_metrics', 'plot_correspondence', 'plot_pointing', 'compare_models_figure']
 
 # %% ../../nbs/06b_eval_dense.ipynb #a3530127
 @dataclass(frozen=True)
@@ -591,3 +591,28 @@ def plot_pointing(image:PointingImage,   # the image
     ax.scatter(*xy.T, marker='*', s=200, color='cyan', edgecolors='black')
     ax.set_title(category); ax.axis('off')
     return ax.figure
+
+# %% ../../nbs/06b_eval_dense.ipynb #71e18ac6
+def compare_models_figure(features:dict,   # `{model: {set name: (N, C, h, w) features}}` (`dense_metrics` caches)
+                          sets:dict,       # `load_dense_sets`' sets
+                          pair:int=0,      # which pair of the first correspondence benchmark
+                          image:int=0,     # which image of the pointing game's test half
+                          upsample:int=4,  # map upsampling before the argmax
+                         ):                # the figure
+    "A row per model: a keypoint pair (source, target with predictions) and a pointing heat map of one category."
+    bench = next((b for b in ('spair', 'pfpascal') if b in sets), None)
+    cols = 2 * (bench is not None) + ('pointing' in sets)
+    fig, axes = plt.subplots(len(features), cols, figsize=(3.2 * cols, 3.2 * len(features)), squeeze=False)
+    for row, (model, f) in zip(axes, features.items()):
+        if bench:
+            p, where = sets[bench][pair], {q: k for k, q in enumerate(pair_images(sets[bench]))}
+            pred = transfer_keypoints(p, f[bench][where[p.source]], f[bench][where[p.target]], upsample)
+            plot_correspondence(p, pred, ax=row[:2]); row[0].set_title(f'{model}: {p.category}')
+        if 'pointing' in sets:
+            half, test = sets['pointing'][0::2], sets['pointing'][1::2]
+            im, protos = test[image], box_prototypes(half, f['pointing_prototypes'])
+            cat = next(c for c in im.boxes if c in protos)
+            plot_pointing(im, f['pointing_test'][image], protos[cat], cat, upsample, ax=row[-1])
+            row[-1].set_title(f'{model}: pointing at {cat}')
+    fig.tight_layout()
+    return fig
