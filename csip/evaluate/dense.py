@@ -33,7 +33,7 @@ class DenseConfig:
     "What decides the dense evaluations' numbers, the models aside; saved in `results.json`."
     layer: str | None = None       # feature layer (`dense_layers`); None: each architecture's default
     image_size: int | None = None  # input side of convolutional towers, pixels; None: the model's own (ViTs: always)
-    upsample: int = 4              # target maps are upsampled bilinearly by this factor before the argmax
+    upsample: int = 4              # similarity maps are upsampled bilinearly by this factor before the argmax
     alphas: tuple = (0.05, 0.1)    # PCK thresholds, fractions of each benchmark's reference length
     split: str = 'test'            # SPair-71k split (`Layout/large/<split>.txt`): trn, val or test
     max_pairs: int | None = None   # at most this many pairs per correspondence benchmark (seeded draw); None: all
@@ -321,17 +321,18 @@ def sample_features(fmap,        # `(C, h, w)` feature map of an image (tensor o
 def nearest_locations(queries,       # `(K, C)` features to find
                       fmap,          # `(C, h, w)` feature map of the image searched
                       size,          # (width, height) of that image, pixels
-                      upsample:int=1,# the map is upsampled bilinearly by this factor first
+                      upsample:int=1,# the similarity maps are upsampled bilinearly by this factor first
                      ) -> tuple:     # `(K, 2)` x, y pixels; `(K, h*u, w*u)` cosine similarity maps
-    "For each query, the centre of the most cosine-similar cell of `fmap`, in the image's pixels."
-    fmap = torch.as_tensor(np.asarray(fmap, np.float32))[None]
-    if upsample > 1: fmap = F.interpolate(fmap, scale_factor=upsample, mode='bilinear', align_corners=False)
-    c, h, w = fmap.shape[1:]
+    "For each query, the centre of the most cosine-similar cell of `fmap` (maps upsampled), in the image's pixels."
+    fmap = torch.as_tensor(np.asarray(fmap, np.float32))
+    c, h, w = fmap.shape
     q = F.normalize(torch.as_tensor(np.asarray(queries, np.float32)), dim=1)
-    sims = q @ F.normalize(fmap[0].reshape(c, -1), dim=0)
-    idx = sims.argmax(1).numpy()
+    sims = (q @ F.normalize(fmap.reshape(c, -1), dim=0)).view(1, -1, h, w)
+    if upsample > 1: sims = F.interpolate(sims, scale_factor=upsample, mode='bilinear', align_corners=False)
+    h, w = sims.shape[2:]
+    idx = sims.flatten(2)[0].argmax(1).numpy()
     xy = np.stack([(idx % w + 0.5) / w * size[0], (idx // w + 0.5) / h * size[1]], 1)
-    return xy, sims.view(-1, h, w)
+    return xy, sims[0]
 
 def transfer_keypoints(pair:KeypointPair, # the pair
                        source_map,        # `(C, h, w)` features of its source image
