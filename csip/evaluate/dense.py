@@ -15,7 +15,7 @@ import torchvision
 from PIL import Image
 from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
-from ..utils import read_json, write_json, atomic_write
+from ..utils import read_json, write_json, atomic_write, cpu_threads
 from ..data import RecordError, Records, Skips, check_bbox, open_image, coco_objects
 from ..encoders import ImageEncoder, TinyCNN, EncoderConfig, image_encoder_builder
 
@@ -365,9 +365,10 @@ def correspondence_pck(pairs:list,          # `KeypointPair`s
     "PCK of nearest-feature keypoint transfer: per pair, then averaged over the pairs of each category and of all."
     row = {p: k for k, p in enumerate(pair_images(pairs))}
     per_pair = {f'PCK@{a:.2f}': [] for a in alphas}
-    for p in tqdm(pairs, desc='keypoint transfer', unit='pair', leave=False):
-        pred = transfer_keypoints(p, features[row[p.source]], features[row[p.target]], upsample)
-        for a in alphas: per_pair[f'PCK@{a:.2f}'].append(pck(pred, p.target_kps, p.reference, a))
+    with cpu_threads(1):   # small maps, one pair at a time: threads cost more than they give
+        for p in tqdm(pairs, desc='keypoint transfer', unit='pair', leave=False):
+            pred = transfer_keypoints(p, features[row[p.source]], features[row[p.target]], upsample)
+            for a in alphas: per_pair[f'PCK@{a:.2f}'].append(pck(pred, p.target_kps, p.reference, a))
     cats = np.array([p.category for p in pairs])
     def summary(m): return {k: float(np.mean(np.asarray(v)[m])) for k, v in per_pair.items()} | {'pairs': int(m.sum())}
     return dict(overall=summary(np.ones(len(pairs), bool)),
@@ -452,7 +453,8 @@ def pointing_game(images:list,        # `PointingImage`s (the test half)
     for im, f in zip(images, features):
         cats = [c for c in im.boxes if c in prototypes]
         if not cats: continue
-        points = nearest_locations(np.stack([prototypes[c] for c in cats]), f, im.size, upsample)[0]
+        with cpu_threads(1):   # as in `correspondence_pck`
+            points = nearest_locations(np.stack([prototypes[c] for c in cats]), f, im.size, upsample)[0]
         for c, (x, y) in zip(cats, points):
             t = tolerance
             hit = any(x0 - t <= x <= x1 + t and y0 - t <= y <= y1 + t for x0, y0, x1, y1 in im.boxes[c])
