@@ -416,6 +416,19 @@ def dense_evaluation(runs:list,          # the model's candidates, one per backb
                runs=[dict(spec=c.spec, marker=c.marker, image_size=c.image_size, **c.key) for c in runs])
     return cached_evaluation(Path(folder) / 'dense.json', key, evaluate)
 
+def _with_dense(r:dict, d:dict) -> dict:
+    "A model's evaluation `r` with its `dense_evaluation` `d` merged in: the metrics, and the details run by run."
+    r['metrics'].update(d['metrics'])
+    for x, y in zip(r['details'], d['details']): x['dense'] = y
+    return r
+
+def _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing) -> tuple:
+    "`(sets, dense sets, info)` of the roots given; only dense roots: no `load_datasets`."
+    dsets, dinfo = load_dense_sets(spair, pfpascal, pointing, cfg.dense, strict)
+    sets, info = ({}, {}) if dsets and not (spatialsense or unrel or gqa or cfg.hard_negatives) else \
+        load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict, hard_negatives=cfg.hard_negatives)
+    return sets, dsets, info | dinfo
+
 # %% ../../nbs/07b_evaluate.ipynb #8e9dd933
 def mean_std(values, # one metric's values, one per run
             ) -> str:
@@ -663,11 +676,7 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
     "Evaluate `models` on the datasets given, features cached per (model, set); write `results.json`, `report.md`."
     out = Path(out_dir)
     candidates = _candidates(models, image_size)            # every spec and weights file checked before any work
-    dsets, dinfo = load_dense_sets(spair, pfpascal, pointing, cfg.dense, strict)
-    sets, info = ({}, {}) if dsets and not (spatialsense or unrel or gqa or cfg.hard_negatives) else \
-        load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict,
-                      hard_negatives=cfg.hard_negatives)
-    info.update(dinfo)
+    sets, dsets, info = _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing)
     out.mkdir(parents=True, exist_ok=True)
     ubanners = None
     if 'unrel' in sets:
@@ -687,10 +696,8 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
             return dict(metrics=r['metrics'], details=r['details'])
         key = dict(config={k: v for k, v in cfg.asdict().items() if k != 'dense'}, sets=digest,
                    runs=[dict(spec=c.spec, marker=c.marker, image_size=c.image_size, **c.key) for c in runs])
-        r = cached_evaluation(folder / 'evaluation.json', key, evaluate)
-        d = dense_evaluation(runs, dsets, cfg, folder, ddigest, device, workers, batch_size)
-        r['metrics'].update(d['metrics'])
-        for x, y in zip(r['details'], d['details']): x['dense'] = y
+        r = _with_dense(cached_evaluation(folder / 'evaluation.json', key, evaluate),
+                        dense_evaluation(runs, dsets, cfg, folder, ddigest, device, workers, batch_size))
         if not r['metrics']: print(f'{name}: no image, nothing to evaluate on the dense benchmarks: left out'); continue
         features = {s: feats[0](s, sets[s]).reshape(len(sets[s]), -1) for s in ('ss_test', 'unrel') if s in sets}
         results[name] = dict(spec=runs[0].spec, marker=runs[0].marker, image_size=runs[0].image_size, **r,
