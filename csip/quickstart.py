@@ -24,16 +24,17 @@ from .evaluate.relations import ProbeConfig
 from .evaluate.retrieval import nearest_neighbours
 from .evaluate.vqa import VQAConfig
 from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, banner_candidate, model_candidate,
-                                 evaluate_models, results_table, results_json, zero_shot_table)
+                                 evaluate_models, results_table, results_json, zero_shot_table, dense_report)
+from .evaluate.dense import DenseConfig, DENSE_METRICS
 from .viz import masks_rgb, pair_image
 
 # %% auto #0
 __all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'csip_backbone',
            'semantic_config', 'semantic_backbone', 'openclip_candidate', 'predicate_ceiling',
            'quickstart_hard_negatives', 'suite_config', 'quickstart_models', 'plot_training', 'plot_tsne',
-           'plot_retrieval_examples', 'report_markdown', 'write_report', 'inline_figures', 'show_report',
-           'quickstart_config', 'start_run', 'ceiling_note', 'run_quickstart', 'csip_quickstart',
-           'quickstart_baselines', 'image_class_means', 'prompt_evaluation']
+           'plot_retrieval_examples', 'report_markdown', 'dense_answer', 'dense_section', 'write_report',
+           'inline_figures', 'show_report', 'quickstart_config', 'start_run', 'ceiling_note', 'run_quickstart',
+           'csip_quickstart', 'quickstart_baselines', 'image_class_means', 'prompt_evaluation']
 
 # %% ../nbs/09_quickstart.ipynb #e42df667
 @dataclass(frozen=True)
@@ -217,7 +218,8 @@ def suite_config(cfg:QuickstartConfig, # the run's configuration
                 ) -> SuiteConfig:
     "The evaluation suite's configuration of a quickstart run: probes, VQA head, banner cache, seeds, hard negatives."
     return SuiteConfig(probe=cfg.probe, vqa=cfg.vqa, cache=cfg.cache, seeds=tuple(cfg.seeds),
-                       hard_negatives=None if run is None else str(Path(run) / 'hard_negatives'))
+                       hard_negatives=None if run is None else str(Path(run) / 'hard_negatives'),
+                       dense=DenseConfig(image_size=cfg.scenes.image_size))   # CNN towers see whole scenes
 
 def quickstart_models(cfg:QuickstartConfig, # the run's configuration
                       pairs,               # the training pairs (`Pair` records)
@@ -344,6 +346,34 @@ Test sets: {len(sets['ss_test'])} SpatialSense-style triplets, {len(sets['unrel'
 ![retrieval](retrieval.png)
 """
 
+# %% ../nbs/09_quickstart.ipynb #9c804b2d
+def dense_answer(results:dict, # `evaluate_models`' results: 'C-SIP', 'semantic', 'random init' rows
+                ) -> str:      # markdown, '' without the dense metrics
+    "Does C-SIP's training change its dense features? Its numbers against the semantic baseline and the random init."
+    names = [n for n in ('C-SIP', 'semantic', 'random init') if n in results]
+    out = []
+    for m in ('SPair PCK@0.10', 'pointing (prototype)'):
+        v = {n: np.asarray(results[n]['metrics'][m]) for n in names if m in results[n]['metrics']}
+        if 'C-SIP' not in v or len(v) < 2: continue
+        spread = max(float(x.std(ddof=1)) if len(x) > 1 else 0. for x in v.values())
+        others = ', '.join(f"{n} {x.mean():.3f}" for n, x in v.items() if n != 'C-SIP')
+        best = max(v, key=lambda n: v[n].mean())
+        gap = v['C-SIP'].mean() - max(x.mean() for n, x in v.items() if n != 'C-SIP')
+        verdict = f"C-SIP is highest, {gap:+.3f} over the next" if best == 'C-SIP' else \
+            f"{best} is highest, C-SIP {gap:+.3f}"
+        noise = f" (largest std over backbone seeds {spread:.3f})." if spread else " (one backbone seed: no spread)."
+        out.append(f"{m}: C-SIP {v['C-SIP'].mean():.3f} ({others}); {verdict}{noise}")
+    return ('**Does C-SIP change its dense features?** ' + ' '.join(out)) if out else ''
+
+def dense_section(run:Path,             # the run folder (its `evaluation/dense.png` is copied beside the report)
+                  cfg:QuickstartConfig, # the run's configuration
+                  evaluation:dict,      # what `evaluate_models` returned
+                 ) -> str:              # markdown: the report's dense section, '' without dense rows
+    "The report's section on dense features: the answer (`dense_answer`), the table, per-category PCK, the figure."
+    if (fig := Path(run) / 'evaluation' / 'dense.png').exists(): (Path(run) / 'dense.png').write_bytes(fig.read_bytes())
+    return dense_report(evaluation['results'], evaluation['datasets'], suite_config(cfg, run),
+                        dense_answer(evaluation['results']))
+
 # %% ../nbs/09_quickstart.ipynb #74d44cd5
 def write_report(run:Path,              # the run folder
                  cfg:QuickstartConfig,  # the run's configuration
@@ -359,7 +389,7 @@ def write_report(run:Path,              # the run folder
     for name, fig in figs.items(): fig.savefig(run / name, dpi=90); plt.close(fig)
     write_json(run / 'results.json', results_json(results, evaluation['datasets'], suite_config(cfg, run)), indent=1)
     (run / 'report.md').write_text(report_markdown(run.name, cfg, results_table(results), sets, notes, seconds,
-                                                   zero_shot_table(evaluation)))
+                                                   zero_shot_table(evaluation)) + dense_section(run, cfg, evaluation))
     return run / 'report.md'
 
 # %% ../nbs/09_quickstart.ipynb #ca7efe28
@@ -440,7 +470,9 @@ def run_quickstart(preset:str='cpu',           # one of `PRESETS`: the configura
     command = shlex.join(['csip_quickstart', '--preset', preset, *(['--config', str(config)] if config else []),
                           *(a for s in sets or () for a in ('--set', s))]) + f' (run {run})'
     evaluation = evaluate_models(run / 'evaluation', models, paths['spatialsense'], paths['unrel'], paths['gqa'],
-                                 suite_config(cfg, run), device=device, workers=cfg.workers, command=command)
+                                 suite_config(cfg, run), device=device, workers=cfg.workers, command=command,
+                                 spair=paths['spair'],   # the test scenes' moved pairs, and their COCO boxes:
+                                 pointing=(paths['coco_annotations']['test'], paths['coco_images']['test']))
     notes.append(ceiling_note(predicate_ceiling(evaluation['sets']['ss_test'], paths['gqa_scene_graphs']['val'])))
     report = write_report(run, cfg, evaluation, notes, time.time() - start)
     print(f'report: {report}')

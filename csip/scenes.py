@@ -21,11 +21,12 @@ from tqdm.auto import tqdm
 from .utils import atomic_write, write_json, script_errors, script_config, SET_FLAG
 
 # %% auto #0
-__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'GQA_SPLIT',
-           'SCENES_LAYOUT', 'DEMO_SCENES', 'SceneConfig', 'shape_outline', 'polygon_mask', 'object_texture',
-           'background', 'render_scene', 'object_geometry', 'box_gap', 'mask_gap', 'directional', 'inside', 'on_top',
-           'in_front', 'next_to', 'relations', 'image_id_of', 'file_name_of', 'describe_scene', 'scene_paths',
-           'make_default_scenes', 'csip_scenes', 'demo_scenes']
+__all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'SPAIR_SCALES',
+           'SPAIR_SPLIT', 'GQA_SPLIT', 'SCENES_LAYOUT', 'DEMO_SCENES', 'SceneConfig', 'shape_outline', 'polygon_mask',
+           'object_texture', 'background', 'render_scene', 'object_geometry', 'box_gap', 'mask_gap', 'directional',
+           'inside', 'on_top', 'in_front', 'next_to', 'relations', 'image_id_of', 'file_name_of', 'describe_scene',
+           'render_moved_pair', 'spair_records', 'write_spair', 'scene_paths', 'make_default_scenes', 'csip_scenes',
+           'demo_scenes']
 
 # %% ../nbs/01_scenes.ipynb #0be1f864
 SHAPES = ('disc', 'square', 'triangle', 'star', 'ring', 'L shape', 'U shape', 'crescent')
@@ -576,6 +577,128 @@ def _write_unrel(cfg, root, recs):
         atomic_write(root / 'unrel' / name, b'MATLAB 5.0 MAT-file, written by csip.scenes'.ljust(116) + data[116:])
     return queries
 
+# %% ../nbs/01_scenes.ipynb #934df2ed
+SPAIR_SCALES = (0.75, 1.3)   # the re-rendering scales each object by a factor drawn in this range
+
+def _moved(rng, outer, size) -> tuple:
+    "`(c, s, c2)`: an object's outline centre, its scale and its new centre, the moved outline inside the image."
+    c = outer.mean(0)
+    for _ in range(10):
+        s = rng.uniform(*SPAIR_SCALES); half = (outer - c) * s
+        lo, hi = -half.min(0) + 1, size - 2 - half.max(0)
+        if np.all(hi > lo): return c, s, rng.uniform(lo, hi)
+    return c, 1.0, c
+
+def _keypoints(outer, c, n:int=8) -> np.ndarray:
+    "Up to `n` outline vertices pulled 30 % towards the centre, and the centre: points fixed to the shape."
+    idx = np.unique(np.linspace(0, len(outer), min(n, len(outer)), endpoint=False).astype(int))
+    return np.concatenate([c + 0.7 * (outer[idx] - c), c[None]])
+
+def _warp(tex, box, c, s, c2, box2) -> np.ndarray:
+    "The texture `tex` (over `box`) seen through the similarity `p -> c2 + s (p - c)`, over `box2`: (h, w, 3)."
+    (x0, y0), (u0, v0, u1, v1) = box[:2], box2
+    ys, xs = np.mgrid[v0:v1, u0:u1] + 0.5                  # pixel centres of the target box
+    px, py = (xs - c2[0]) / s + c[0] - x0 - 0.5, (ys - c2[1]) / s + c[1] - y0 - 0.5
+    return np.stack([ndimage.map_coordinates(tex[..., k], [py, px], order=1, mode='nearest') for k in range(3)], -1)
+
+def _box_of(outer) -> tuple:
+    (x0, y0), (x1, y1) = np.floor(outer.min(0)).astype(int), np.ceil(outer.max(0)).astype(int) + 1
+    return x0, y0, x1, y1
+
+# %% ../nbs/01_scenes.ipynb #0035f5a1
+def _paint(img, layers) -> list:
+    "Paint `(shape mask, texture, box)` layers back to front on `img` (in place); the visible mask of each."
+    for shape, tex, (x0, y0, x1, y1) in layers:
+        m = shape[y0:y1, x0:x1]; img[y0:y1, x0:x1][m] = tex[m]
+    visible, above = [], np.zeros(img.shape[:2], bool)
+    for shape, _, _ in layers[::-1]: visible.append(shape & ~above); above |= shape
+    return visible[::-1]
+
+def render_moved_pair(cfg:SceneConfig,  # how scenes are generated
+                      split:str,        # 'train', 'val' or 'test'
+                      index:int,        # the scene's index in its split
+                     ) -> dict:         # dict(source, target uint8 images, objects=[dict(category, ids, kps...)])
+    "Scene `index` and its re-rendering with every object moved and scaled; each object's keypoints in both."
+    sc, size = render_scene(cfg, split, index), cfg.image_size
+    rng = np.random.default_rng([cfg.seed, SPLITS.index(split), index, 2])
+    images = [background(rng, size), background(rng, size)]
+    src, trg, objs = [], [], []
+    for o in sc['objects']:
+        c, s, c2 = _moved(rng, o['outer'], size)
+        box, outer2 = _box_of(o['outer']), c2 + s * (o['outer'] - c)
+        hole2 = None if o['hole'] is None else c2 + s * (o['hole'] - c)
+        shape2 = polygon_mask([outer2], size, size)
+        if hole2 is not None: shape2 &= ~polygon_mask([hole2], size, size)
+        rgb = np.clip(np.asarray(COLOURS[o['colour']]) + rng.integers(-15, 16, 3), 0, 255)
+        tex = object_texture(rng, box[3] - box[1], box[2] - box[0], rgb, o['texture'])
+        box2 = _box_of(outer2)
+        src.append((o['shape'], tex, box)); trg.append((shape2, _warp(tex, box, c, s, c2, box2), box2))
+        kps = _keypoints(o['outer'], c)
+        objs.append(dict(category=o['category'], source_kps=kps, target_kps=c2 + s * (kps - c), scale=s))
+    for k, (img, layers) in enumerate(zip(images, (src, trg))):
+        for o, vis, (shape, _, _) in zip(objs, _paint(img, layers), layers):
+            o[('source_visible', 'target_visible')[k]] = vis
+            o['occluded'] = o.get('occluded', False) or bool(shape.sum() > vis.sum())
+    return dict(source=np.clip(images[0], 0, 255).astype(np.uint8), target=np.clip(images[1], 0, 255).astype(np.uint8),
+                objects=objs)
+
+# %% ../nbs/01_scenes.ipynb #85cdb71c
+def _visible_box(m) -> list:
+    ys, xs = np.nonzero(m); return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+
+def _seen(kps, m) -> np.ndarray:
+    "Which of the points `kps` (x, y pixels) fall on a pixel of mask `m`."
+    x, y = np.floor(kps).astype(int).T
+    ok = (x >= 0) & (y >= 0) & (x < m.shape[1]) & (y < m.shape[0])
+    return ok & m[np.clip(y, 0, m.shape[0] - 1), np.clip(x, 0, m.shape[1] - 1)]
+
+def spair_records(cfg:SceneConfig,   # how scenes are generated
+                  split:str,         # the scenes' split
+                  index:int,         # the scene's index
+                  pair:dict,         # `render_moved_pair(cfg, split, index)`
+                  min_kps:int=3,     # an object needs this many keypoints seen in both images
+                 ) -> list:          # SPair-71k pair annotations (dicts), one per object with enough keypoints
+    "SPair-71k's pair annotation of each object of a moved pair: the keypoints seen in both images, the boxes."
+    stem, size, out = f"{split}_{index:06d}", cfg.image_size, []
+    for o in pair['objects']:
+        ids = np.nonzero(_seen(o['source_kps'], o['source_visible']) & _seen(o['target_kps'], o['target_visible']))[0]
+        if len(ids) < min_kps: continue
+        out.append(dict(src_imname=f"{stem}_a.jpg", trg_imname=f"{stem}_b.jpg", category=o['category'],
+                        src_imsize=[size, size, 3], trg_imsize=[size, size, 3],
+                        src_bndbox=_visible_box(o['source_visible']), trg_bndbox=_visible_box(o['target_visible']),
+                        src_kps=np.round(o['source_kps'][ids], 2).tolist(),
+                        trg_kps=np.round(o['target_kps'][ids], 2).tolist(), kps_ids=[str(i) for i in ids],
+                        mirror=0, viewpoint_variation=0, truncation=0, occlusion=int(o['occluded']),
+                        scale_variation=int(min(2, abs(np.log(o['scale'])) // np.log(1.15)))))
+    return out
+
+# %% ../nbs/01_scenes.ipynb #3b9bb767
+SPAIR_SPLIT = {'train': 'trn', 'val': 'val', 'test': 'test'}   # generated split -> SPair-71k's split name
+
+def write_spair(cfg:SceneConfig,     # how scenes are generated
+                root,                # the SPair-71k-layout folder to write
+                split:str='test',    # the scenes whose moved pairs are written
+                progress:bool=True,  # show a progress bar
+               ) -> int:             # the number of pairs
+    "Moved pairs of the scenes of `split` in SPair-71k's layout: JPEGImages/, PairAnnotation/, Layout/large/."
+    root, s = Path(root), SPAIR_SPLIT[split]
+    layout = root / 'Layout' / 'large' / f'{s}.txt'
+    if layout.exists(): return len(layout.read_text().splitlines())
+    names = []
+    for i in tqdm(range(cfg.n_images(split)), desc='moved pairs', unit='img', disable=not progress):
+        pair = render_moved_pair(cfg, split, i)
+        for rec in spair_records(cfg, split, i, pair):
+            folder = root / 'JPEGImages' / rec['category']; folder.mkdir(parents=True, exist_ok=True)
+            for key, img in (('src_imname', pair['source']), ('trg_imname', pair['target'])):
+                buf = BytesIO(); Image.fromarray(img).save(buf, format='JPEG', quality=cfg.jpeg_quality)
+                atomic_write(folder / rec[key], buf.getvalue())
+            names.append(f"{len(names):06d}-{rec['src_imname'][:-4]}-{rec['trg_imname'][:-4]}:{rec['category']}")
+            (root / 'PairAnnotation' / s).mkdir(parents=True, exist_ok=True)
+            _compact_json(root / 'PairAnnotation' / s / f'{names[-1]}.json', rec)
+    layout.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(layout, ''.join(n + '\n' for n in names).encode())   # last: the layout marks the set complete
+    return len(names)
+
 # %% ../nbs/01_scenes.ipynb #450ed66a
 def _categories(cfg): return [dict(id=k + 1, name=s, supercategory='shape') for k, s in enumerate(cfg.shapes)]
 
@@ -592,7 +715,7 @@ def scene_paths(out_dir,  # the dataset's folder
                 spatialsense=root / 'spatialsense', spatialsense_annotations=root / 'spatialsense/annotations.json',
                 unrel=root / 'unrel', unrel_annotations=root / 'unrel/annotations.mat',
                 unrel_triplets=root / 'unrel/annotated_triplets.mat',
-                gqa=root / 'gqa',
+                gqa=root / 'gqa', spair=root / 'spair',
                 gqa_scene_graphs={s: root / f'gqa/{s}_sceneGraphs.json' for s in GQA_SPLIT.values()},
                 gqa_questions={s: root / f'gqa/{s}_balanced_questions.json' for s in GQA_SPLIT.values()})
 
@@ -666,12 +789,13 @@ def make_default_scenes(out_dir='data/generated/scenes',          # folder to wr
                         chunk:int=250,                           # images per resumable chunk
                         progress:bool=True,                      # show a progress bar
                        ) -> dict:                                # `scene_paths(out_dir)`
-    "Write the synthetic dataset (COCO + SpatialSense/UnRel/GQA-style sets) under `out_dir`, or find it there."
+    "Write the synthetic dataset (COCO, SpatialSense/UnRel/GQA/SPair-style sets) under `out_dir`, or find it there."
     paths, root = scene_paths(out_dir), Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    if _done_before(paths, config): return paths
-    t0 = time.time()
-    _write_dataset(config, paths, _render_all(config, root, workers, chunk, progress), t0)
+    if not _done_before(paths, config):
+        t0 = time.time()
+        _write_dataset(config, paths, _render_all(config, root, workers, chunk, progress), t0)
+    write_spair(config, paths['spair'], progress=progress)   # the test scenes' moved pairs (once: resumable)
     return paths
 
 # %% ../nbs/01_scenes.ipynb #ec52dd2e

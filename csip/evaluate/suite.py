@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 import torch
+import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, store_true
 from ..data import load_spatialsense, load_unrel, load_gqa, SPATIALSENSE_PREDICATES
@@ -22,6 +23,8 @@ from ..configurations import predicate_prototypes, load_hard_negatives
 from .relations import pair_arrays, relation_recognition, train_probe, predict_logits, ProbeConfig
 from .retrieval import retrieval_ndcg, unrel_map
 from .vqa import vqa_benchmark, yes_no_questions, VQAConfig
+from .dense import (DenseConfig, DENSE_METRICS, load_dense_sets, dense_metrics, clip_text_prototypes,
+                                 compare_models_figure)
 from .features import pair_key, pair_features, pair_banners
 from .zero_shot import (PromptModel, prompt_embeddings, recognition_report, hard_negative_accuracy,
                                      zero_shot_set_scores, probe_set_scores)
@@ -30,10 +33,10 @@ from .zero_shot import (PromptModel, prompt_embeddings, recognition_report, hard
 __all__ = ['METRICS', 'ZERO_SHOT_METRICS', 'GQA_FOLDERS', 'SuiteConfig', 'gqa_files', 'subset_questions', 'load_datasets',
            'Candidate', 'file_digest', 'random_candidate', 'banner_candidate', 'backbone_candidate', 'model_candidate',
            'parse_models', 'cached_features', 'candidate_features', 'evaluate_features', 'prompt_model',
-           'zero_shot_metrics', 'hard_negative_metrics', 'evaluate_candidate', 'merge_seeds', 'mean_std',
-           'metric_names', 'results_table', 'zero_shot_table', 'dataset_lines', 'per_predicate_table',
-           'evaluation_report', 'sets_digest', 'cached_evaluation', 'results_json', 'folder_rows', 'row_commands',
-           'evaluate_models', 'csip_evaluate']
+           'zero_shot_metrics', 'hard_negative_metrics', 'evaluate_candidate', 'merge_seeds', 'dense_text',
+           'dense_evaluation', 'mean_std', 'metric_names', 'results_table', 'zero_shot_table', 'dataset_lines',
+           'per_predicate_table', 'evaluation_report', 'dense_figure', 'dense_report', 'sets_digest',
+           'cached_evaluation', 'results_json', 'folder_rows', 'row_commands', 'evaluate_models', 'csip_evaluate']
 
 # %% ../../nbs/07b_evaluate.ipynb #d9254653
 @dataclass(frozen=True)
@@ -45,9 +48,11 @@ class SuiteConfig:
     seeds: tuple = (0, 1, 2)             # probe and VQA-head seeds, for each model
     prompt_prototypes: int = 128         # prototype configurations per predicate in a checkpoint's zero-shot prompts
     hard_negatives: str | None = None    # minimal-variant sets (ImageCoDe format, csip.configurations); None: none
+    dense: DenseConfig = DenseConfig()     # dense features: layer, input side, PCK thresholds (csip.evaluate.dense)
     def asdict(self): return dict(probe=self.probe.asdict(), vqa=self.vqa.asdict(), cache=self.cache.asdict(),
                                   seeds=list(self.seeds), prompt_prototypes=self.prompt_prototypes,
-                                  hard_negatives=self.hard_negatives and str(self.hard_negatives))
+                                  hard_negatives=self.hard_negatives and str(self.hard_negatives),
+                                  dense=self.dense.asdict())
 
 METRICS = ('predicate top-1', 'predicate top-5', 'triplet accuracy', 'NDCG@10 (banner relevance)',
            'NDCG@10 (predicate relevance)', 'UnRel mAP', 'VQA accuracy')
@@ -386,6 +391,49 @@ def merge_seeds(runs:list, # `evaluate_features` results of one model's backbone
     return dict(metrics={k: [v for r in runs for v in r['metrics'][k]] for k in runs[0]['metrics']},
                 details=[d for r in runs for d in r['details']], features=runs[0]['features'])
 
+# %% ../../nbs/07b_evaluate.ipynb #d93403fc
+def dense_text(c:Candidate,       # a model to evaluate
+               cfg:DenseConfig,   # the dense configuration (its layer and prompt)
+              ):                  # `names -> {name: vector}`, or None
+    "The text prototypes of an open_clip model read at its last layer (the text tower's space); None for the others."
+    if not c.spec.startswith('openclip:') or cfg.layer not in (None, '-1'): return None
+    s = parse_model_spec(c.spec)   # `openclip:<name>[:<weights file>]`: the text tower of the same model and weights
+    return lambda names: clip_text_prototypes(s.name, s.weights, names, cfg.prompt)
+
+def dense_evaluation(runs:list,          # the model's candidates, one per backbone seed
+                     dsets:dict,         # `load_dense_sets`' sets
+                     cfg:SuiteConfig,    # the suite's configuration (its `dense`)
+                     folder,             # the model's folder: `dense.json`, `dense/<run>/`
+                     digest:str,         # `sets_digest(dsets)`
+                     device=None,        # torch device; None: CPU
+                     workers:int=0,      # data-loading processes
+                     batch_size:int=128, # images per batch
+                    ) -> dict:           # `dict(metrics={name: [one value per run]}, details=[one dict per run])`
+    "`dense_metrics` of each backbone of one model, cached; nothing for a model without an image."
+    if not dsets or runs[0].load is None: return dict(metrics={}, details=[])
+    def evaluate():
+        out = [dense_metrics(c.load(), dsets, cfg.dense, Path(folder) / 'dense' / str(i),
+                             dict(spec=c.spec, marker=c.marker, **c.key), c.image_size, dense_text(c, cfg.dense),
+                             device, batch_size, workers) for i, c in enumerate(runs)]
+        return dict(metrics={k: [o['metrics'][k] for o in out] for k in out[0]['metrics']},
+                    details=[o['details'] for o in out])
+    key = dict(dense=cfg.dense.asdict(), sets=digest,
+               runs=[dict(spec=c.spec, marker=c.marker, image_size=c.image_size, **c.key) for c in runs])
+    return cached_evaluation(Path(folder) / 'dense.json', key, evaluate)
+
+def _with_dense(r:dict, d:dict) -> dict:
+    "A model's evaluation `r` with its `dense_evaluation` `d` merged in: the metrics, and the details run by run."
+    r['metrics'].update(d['metrics'])
+    for x, y in zip(r['details'], d['details']): x['dense'] = y
+    return r
+
+def _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing) -> tuple:
+    "`(sets, dense sets, info)` of the roots given; only dense roots: no `load_datasets`."
+    dsets, dinfo = load_dense_sets(spair, pfpascal, pointing, cfg.dense, strict)
+    sets, info = ({}, {}) if dsets and not (spatialsense or unrel or gqa or cfg.hard_negatives) else \
+        load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict, hard_negatives=cfg.hard_negatives)
+    return sets, dsets, info | dinfo
+
 # %% ../../nbs/07b_evaluate.ipynb #8e9dd933
 def mean_std(values, # one metric's values, one per run
             ) -> str:
@@ -394,9 +442,9 @@ def mean_std(values, # one metric's values, one per run
 
 def metric_names(results:dict, # `{model: {'metrics': {name: values}, ...}}`
                 ) -> list:
-    "The main table's metrics of `results`: `METRICS` in order, then any others but `ZERO_SHOT_METRICS`, as they come."
+    "The main table's metrics of `results`: `METRICS` in order, then the others but zero-shot and dense ones."
     seen = list(dict.fromkeys(k for r in results.values() for k in r['metrics']))
-    return [m for m in METRICS if m in seen] + [m for m in seen if m not in METRICS + ZERO_SHOT_METRICS]
+    return [m for m in METRICS if m in seen] + [m for m in seen if m not in METRICS + ZERO_SHOT_METRICS + DENSE_METRICS]
 
 def results_table(results:dict,  # `{model: {'metrics': {name: values}, ...}}`
                   columns=(),    # fields of each result shown after the model's name (e.g. `'marker'`)
@@ -518,6 +566,57 @@ two extra channels; `tint`, the RGB-only backbones' view (A tinted red, B blue);
 {zs}
 """ if zs else '')
 
+# %% ../../nbs/07b_evaluate.ipynb #50cca98b
+def dense_figure(out_dir,      # `evaluate_models`' folder: the models' cached dense features
+                 results:dict, # `evaluate_models`' results
+                 dsets:dict,   # `load_dense_sets`' sets
+                ):             # the figure (`compare_models_figure`), or None without dense rows
+    "One keypoint pair and one pointing heat map per model with dense metrics, from the first backbone's features."
+    names = [m for m, r in results.items() if set(DENSE_METRICS) & set(r['metrics'])]
+    if not names: return None
+    sets = [s for s in ('spair', 'pfpascal') if s in dsets]
+    sets += ['pointing_prototypes', 'pointing_test'] * ('pointing' in dsets)
+    cached = lambda m, s: np.load(Path(out_dir) / 'features' / _folder_name(m) / 'dense/0' / f'{s}.npy')
+    return compare_models_figure({m: {s: cached(m, s) for s in sets} for m in names}, dsets)
+
+def dense_report(results:dict, # `evaluate_models`' results
+                 info:dict,    # the datasets' sizes (`load_dense_sets`' info among them)
+                 cfg:SuiteConfig, # the suite's configuration (its `dense`)
+                 lead:str='',  # a paragraph put first (the quickstart's answer)
+                ) -> str:      # markdown: a section, '' without dense rows
+    "The report's dense section: the table, the benchmarks, PCK@0.10 per category, the figure."
+    rows = {m: dict(r, metrics={k: v for k, v in r['metrics'].items() if k in DENSE_METRICS})
+            for m, r in results.items() if set(DENSE_METRICS) & set(r['metrics'])}
+    if not rows: return ''
+    d, head = cfg.dense, f"{lead}\n\n" if lead else ''   # `runs`: the dense values' count
+    lines = [f"{k} `{v['root']}`: " + (f"{v['pairs']} pairs, {v['keypoints']} keypoints, {v['categories']} categories"
+             if k != 'pointing' else f"{v['images']} images ({(v['images'] + 1) // 2} for the prototypes), "
+             f"{v['categories']} categories") for k, v in info.items() if k in ('spair', 'pfpascal', 'pointing')]
+    top = f'PCK@{d.alphas[-1]:.2f}'
+    per = [f"| {m} ({b}) | " + ', '.join(f"{c} {v[top]:.2f}" for c, v in pc.items()) + ' |'
+           for m, r in rows.items() for b in ('spair', 'pfpascal')
+           if (pc := r['details'][0].get('dense', {}).get(b, {}).get('per_category'))]
+    return f"""
+## Dense features
+
+{head}Keypoint transfer by nearest feature (cosine) and the pointing game on each model's feature map
+(`csip.evaluate.dense`: layer `{d.layer or 'default'}`, maps upsampled x{d.upsample}; PCK thresholds: SPair-71k the
+target box's longer side, PF-PASCAL the target keypoints' box's longer side; pointing tolerance {d.tolerance:g} px).
+One value per backbone.
+
+{results_table(rows, metrics=[m for m in DENSE_METRICS if any(m in r['metrics'] for r in rows.values())])}
+
+{chr(10).join('- ' + l for l in lines)}
+
+{top} per category (first backbone):
+
+| model | categories |
+| --- | --- |
+{chr(10).join(per)}
+
+![dense features](dense.png)
+"""
+
 # %% ../../nbs/07b_evaluate.ipynb #ab1d8212
 def _folder_name(name:str) -> str: return re.sub(r'[^\w.-]+', '_', name).strip('_') or 'model'
 
@@ -601,18 +700,20 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
                     workers:int=0,                # data-loading processes
                     batch_size:int=128,           # feature-extraction batch size
                     command:str|None=None,        # the command line, for the report
+                    spair=None,                   # SPair-71k root (csip.evaluate.dense)
+                    pfpascal=None,                # PF-PASCAL root: its pairs' CSV and images
+                    pointing=None,                # COCO root, or (instances file, image folder): the pointing game
                    ) -> dict:                     # `dict(results={name: {spec, marker, ..., metrics}}, sets, datasets)`
     "Evaluate `models` on the datasets given, features cached per (model, set); write `results.json`, `report.md`."
     out = Path(out_dir)
     candidates = _candidates(models, image_size)            # every spec and weights file checked before any work
-    sets, info = load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict,
-                               hard_negatives=cfg.hard_negatives)
+    sets, dsets, info = _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing)
     out.mkdir(parents=True, exist_ok=True)
     ubanners = None
     if 'unrel' in sets:
         banners_of = candidate_features(banner_candidate(), out / 'features' / '_banners', cfg.cache)
         ubanners = banners_of('unrel', sets['unrel'])
-    results, digest = {}, sets_digest(sets)
+    results, digest, ddigest = {}, sets_digest(sets), sets_digest(dsets)
     @functools.cache
     def prototypes():   # the zero-shot prompts' configurations: made once, for every checkpoint
         return predicate_prototypes(cfg.prompt_prototypes)
@@ -624,16 +725,20 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
         def evaluate():
             r = merge_seeds([evaluate_candidate(c, f, sets, ubanners, cfg, prototypes) for c, f in zip(runs, feats)])
             return dict(metrics=r['metrics'], details=r['details'])
-        key = dict(config=cfg.asdict(), sets=digest,
+        key = dict(config={k: v for k, v in cfg.asdict().items() if k != 'dense'}, sets=digest,
                    runs=[dict(spec=c.spec, marker=c.marker, image_size=c.image_size, **c.key) for c in runs])
-        r = cached_evaluation(folder / 'evaluation.json', key, evaluate)
+        r = _with_dense(cached_evaluation(folder / 'evaluation.json', key, evaluate),
+                        dense_evaluation(runs, dsets, cfg, folder, ddigest, device, workers, batch_size))
+        if not r['metrics']: print(f'{name}: no image, nothing to evaluate on the dense benchmarks: left out'); continue
         features = {s: feats[0](s, sets[s]).reshape(len(sets[s]), -1) for s in ('ss_test', 'unrel') if s in sets}
         results[name] = dict(spec=runs[0].spec, marker=runs[0].marker, image_size=runs[0].image_size, **r,
                              features=features)
     rows = folder_rows(out / 'results.json', results, cfg, digest, command)     # earlier models of the folder too
     write_json(out / 'results.json', dict(results_json(rows, info, cfg, command), sets_sha256=digest), indent=1)
-    atomic_write(out / 'report.md', evaluation_report(rows, info, cfg, command) + row_commands(rows))
-    return dict(results=results, sets=sets, datasets=info)
+    if (fig := dense_figure(out, results, dsets)) is not None: fig.savefig(out / 'dense.png', dpi=80); plt.close(fig)
+    report = evaluation_report(rows, info, cfg, command) + dense_report(results, info, cfg) + row_commands(rows)
+    atomic_write(out / 'report.md', report)
+    return dict(results=results, sets=sets, datasets=info, dense_sets=dsets)
 
 # %% ../../nbs/07b_evaluate.ipynb #afba4abe
 @call_parse
@@ -642,6 +747,9 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
                   spatialsense:str=None,     # SpatialSense root: annotations.json, images/{flickr,nyu}/
                   unrel:str=None,            # UnRel root: annotations.mat, annotated_triplets.mat, images/
                   gqa:str=None,              # GQA root: {train,val}_{sceneGraphs,balanced_questions}.json, images/
+                  spair:str=None,            # SPair-71k root: JPEGImages/, PairAnnotation/, Layout/large/
+                  pfpascal:str=None,         # PF-PASCAL root: test_pairs.csv (or image_pairs/) and its images
+                  pointing:str=None,         # COCO root (pointing game): annotations/instances_val2017.json, val2017/
                   hard_negatives:str=SuiteConfig.hard_negatives, # folder of minimal-variant sets (csip.configurations)
                   max_questions:int=None,    # a seeded subset of at most this many yes/no questions per GQA split
                   image_size:int=224,        # input size of the models that do not carry one
@@ -660,7 +768,11 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
         cfg = script_config(SuiteConfig(seeds=tuple(range(seeds)), hard_negatives=hard_negatives), SuiteConfig(),
                             config, set)
         r = evaluate_models(out_dir, parse_models(models), spatialsense, unrel, gqa, cfg, image_size, max_questions,
-                            strict, device, workers, batch_size, command)
-        print(results_table(r['results'], columns=('marker',)))
+                            strict, device, workers, batch_size, command, spair,
+                            pfpascal, pointing)
+        if metric_names(r['results']): print(results_table(r['results'], columns=('marker',)))
         if zs := zero_shot_table(r): print(zs)
+        if dense := {m: x for m, x in r['results'].items() if any(k in DENSE_METRICS for k in x['metrics'])}:
+            print(results_table(dense, metrics=[m for m in DENSE_METRICS if any(m in x['metrics']
+                                                                                 for x in dense.values())]))
         print(f"report: {Path(out_dir) / 'report.md'}")
