@@ -9,15 +9,18 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from ..data import Pair, RecordError, Records, Skips, coco_objects
+import torch
+import torch.nn.functional as F
+from ..data import Pair, RecordError, Records, Skips, coco_objects, open_image
 from .relations import over_seeds
 from .vqa import VQAConfig, train_vqa, predict_yes, resolve_question_encoder, question_features
 
 # %% auto #0
 __all__ = ['VSR_META_CATEGORIES', 'RELATION_GROUPS', 'VSR_SPLITS', 'VSR_SPLIT_KINDS', 'COCO_INSTANCE_FILES', 'VSR_FIELDS',
-           'RESOLUTION', 'meta_category', 'relation_group', 'vsr_files', 'parse_vsr_line', 'caption_objects',
-           'resolve_objects', 'VSRRecord', 'load_vsr', 'fit_threshold', 'verdict_metrics', 'threshold_metrics',
-           'vsr_probe']
+           'RESOLUTION', 'VSR_PUBLISHED', 'meta_category', 'relation_group', 'vsr_files', 'parse_vsr_line',
+           'caption_objects', 'resolve_objects', 'VSRRecord', 'load_vsr', 'fit_threshold', 'verdict_metrics',
+           'threshold_metrics', 'vsr_probe', 'vsr_arrays', 'vsr_evaluation', 'clip_caption_scores',
+           'openclip_zero_shot', 'published_table']
 
 # %% ../../nbs/07a_eval_vsr.ipynb #5e2edf43
 VSR_META_CATEGORIES = {   # cambridgeltl/visual-spatial-reasoning, analysis_scripts/rel_meta_category_dict.txt
@@ -229,3 +232,77 @@ def vsr_probe(train:tuple,                 # `(features, captions, labels)` of t
         p = [predict_yes(model, s[0], s[1], qf, device) for s, qf in zip((dev, test), q[1:])]
         return threshold_metrics((p[0], dev[2]), (p[1], test[2], test[3]))
     return {**over_seeds(run, seeds), 'question_encoder': encoder}
+
+# %% ../../nbs/07a_eval_vsr.ipynb #9694d3fc
+def vsr_arrays(records,   # `VSRRecord`s of one split
+               features,  # (N, ...) their pairs' features
+              ) -> tuple: # `(features (N, D), captions, labels (N,) bool, relations)`
+    "The arrays the probe takes, from a split's records and features."
+    if not len(records): raise ValueError("VSR: a split without usable records (see the records skipped)")
+    return (np.asarray(features, np.float32).reshape(len(records), -1), [r.caption for r in records],
+            np.array([r.label for r in records], bool), [r.relation for r in records])
+
+def vsr_evaluation(features_of,                 # `(set name, pairs) -> (N, ...)` features of one model
+                   sets:dict,                   # `{split: [VSRRecord]}` (`load_vsr`)
+                   config:VQAConfig=VQAConfig(), # the head, its schedule and the question encoder
+                   seeds=(0, 1, 2),             # one head per seed
+                   device=None,                 # torch device; None: CPU
+                   cache_dir=None,              # keeps MiniLM's caption vectors between calls; None: no cache
+                  ) -> dict:                    # `dict(metrics={name: [one value per seed]}, details=vsr_probe's)`
+    "The VSR probe of one model, with the suite's metric names."
+    a = {s: vsr_arrays(sets[s], features_of(f'vsr_{s}', [r.pair for r in sets[s]])) for s in VSR_SPLITS}
+    res = vsr_probe(a['train'][:3], a['dev'][:3], a['test'], config, seeds, device, cache_dir)
+    metrics = {'VSR accuracy': list(res['accuracy']['values'])}
+    metrics.update({f'VSR accuracy ({g})': list(res[f'per_group/{g}']['values']) for g in RELATION_GROUPS
+                    if f'per_group/{g}' in res})
+    return dict(metrics=metrics, details=res)
+
+# %% ../../nbs/07a_eval_vsr.ipynb #b8bda71c
+def clip_caption_scores(model,              # an open_clip model (`encode_image`, `encode_text`)
+                        preprocess,         # PIL image -> (3, S, S) tensor (open_clip's transform)
+                        tokenizer,          # captions -> token ids (open_clip's tokenizer)
+                        records,            # `VSRRecord`s
+                        device=None,        # torch device; None: CPU
+                        batch_size:int=64,  # photos per forward pass
+                       ) -> np.ndarray:     # (N,) cosine of each photo with its caption
+    "Image-caption cosine similarity of each record: the whole photo against its caption."
+    dev, out = torch.device(device or 'cpu'), []
+    model = model.to(dev).eval()
+    with torch.no_grad():
+        for k in range(0, len(records), batch_size):
+            rs = records[k:k + batch_size]
+            ims = []
+            for r in rs:
+                with open_image(r.pair.image_path, r.pair.pair_id) as im: ims.append(preprocess(im.convert('RGB')))
+            i = F.normalize(model.encode_image(torch.stack(ims).to(dev)).float(), dim=-1)
+            t = F.normalize(model.encode_text(tokenizer([r.caption for r in rs]).to(dev)).float(), dim=-1)
+            out.append((i * t).sum(1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+# %% ../../nbs/07a_eval_vsr.ipynb #9ff133d0
+def openclip_zero_shot(name:str,            # the open_clip model name ('ViT-B-32')
+                       weights,             # its weights file; None: open_clip's random init
+                       sets:dict,           # `{split: [VSRRecord]}` (`load_vsr`): dev and test are read
+                       device=None,         # torch device; None: CPU
+                       batch_size:int=64,   # photos per forward pass
+                      ) -> dict:            # `dict(metrics={'VSR zero-shot accuracy (image-text)': [acc]}, details)`
+    "CLIP's zero-shot VSR accuracy: image-caption cosine, the threshold fitted on dev."
+    import open_clip
+    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=str(weights) if weights else None)
+    tok = open_clip.get_tokenizer(name)
+    s = {k: clip_caption_scores(model, preprocess, tok, sets[k], device, batch_size) for k in ('dev', 'test')}
+    res = threshold_metrics((s['dev'], [r.label for r in sets['dev']]),
+                            (s['test'], [r.label for r in sets['test']], [r.relation for r in sets['test']]))
+    return dict(metrics={'VSR zero-shot accuracy (image-text)': [res['accuracy']]}, details=res)
+
+# %% ../../nbs/07a_eval_vsr.ipynb #50a066ea
+VSR_PUBLISHED = (   # (model, random split %, zero-shot split %): cambridgeltl/visual-spatial-reasoning README, section 3
+    ('human', 95.4, 95.4), ('CLIP (frozen)', 56.0, 54.5), ('CLIP (finetuned, third party)', 65.1, None),
+    ('VisualBERT', 55.2, 51.0), ('ViLT', 69.3, 63.0), ('LXMERT', 70.1, 61.2))
+
+def published_table(split_kind:str='random', # 'random' or 'zeroshot'
+                   ) -> str:                 # markdown
+    "VSR's published test accuracies for `split_kind`, as printed in its README."
+    col = VSR_SPLIT_KINDS.index(split_kind) + 1
+    rows = [f"| {r[0]} | {r[col]:.1f} |" for r in VSR_PUBLISHED if r[col] is not None]
+    return '\n'.join([f"| published model | VSR {split_kind} test accuracy (%) |", '| --- | --- |'] + rows)
