@@ -4,7 +4,7 @@
 
 # %% ../../nbs/07a_eval_vsr.ipynb #4d23c1fe
 from __future__ import annotations
-import json, re
+import json, math, re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +17,10 @@ from .vqa import VQAConfig, train_vqa, predict_yes, resolve_question_encoder, qu
 
 # %% auto #0
 __all__ = ['VSR_META_CATEGORIES', 'RELATION_GROUPS', 'VSR_SPLITS', 'VSR_SPLIT_KINDS', 'COCO_INSTANCE_FILES', 'VSR_FIELDS',
-           'RESOLUTION', 'VSR_PUBLISHED', 'meta_category', 'relation_group', 'vsr_files', 'parse_vsr_line',
-           'caption_objects', 'resolve_objects', 'VSRRecord', 'load_vsr', 'fit_threshold', 'verdict_metrics',
-           'threshold_metrics', 'vsr_probe', 'vsr_arrays', 'vsr_evaluation', 'clip_caption_scores',
-           'openclip_zero_shot', 'published_table']
+           'RESOLUTION', 'VSR_PUBLISHED', 'ZERO_SHOT_CLASSES', 'ZERO_SHOT_RELATIONS', 'meta_category', 'relation_group',
+           'vsr_files', 'parse_vsr_line', 'caption_objects', 'resolve_objects', 'VSRRecord', 'load_vsr',
+           'fit_threshold', 'verdict_metrics', 'threshold_metrics', 'vsr_probe', 'vsr_arrays', 'vsr_evaluation',
+           'clip_caption_scores', 'openclip_zero_shot', 'published_table', 'drawn_classes', 'zero_shot_verdicts']
 
 # %% ../../nbs/07a_eval_vsr.ipynb #5e2edf43
 VSR_META_CATEGORIES = {   # cambridgeltl/visual-spatial-reasoning, analysis_scripts/rel_meta_category_dict.txt
@@ -306,3 +306,48 @@ def published_table(split_kind:str='random', # 'random' or 'zeroshot'
     col = VSR_SPLIT_KINDS.index(split_kind) + 1
     rows = [f"| {r[0]} | {r[col]:.1f} |" for r in VSR_PUBLISHED if r[col] is not None]
     return '\n'.join([f"| published model | VSR {split_kind} test accuracy (%) |", '| --- | --- |'] + rows)
+
+# %% ../../nbs/07a_eval_vsr.ipynb #9853f55a
+ZERO_SHOT_CLASSES = {   # drawn class -> the VSR relations it answers
+    'to the left of': ('at the left side of', 'left of'), 'to the right of': ('at the right side of', 'right of'),
+    'above': ('above', 'over'), 'under': ('under', 'below', 'beneath'), 'on': ('on', 'on top of'),
+    'in': ('in', 'inside', 'within', 'enclosed by'), 'contains': ('contains', 'surrounding'),
+    'next to': ('next to', 'beside', 'at the side of', 'adjacent to', 'close to', 'near', 'by'),
+    'touching': ('touching',), 'far away from': ('far away from', 'far from')}
+ZERO_SHOT_RELATIONS = {r: c for c, rs in ZERO_SHOT_CLASSES.items() for r in rs}
+
+def drawn_classes(prototypes:dict,   # `{SpatialSense predicate: [configuration dicts]}` (`predicate_prototypes`)
+                  configurations,    # more configuration dicts with their `mode` (`random_configuration`)
+                  n:int|None=None,   # at most this many per class; None: all
+                 ) -> dict:          # `{drawn class: [(A mask, B mask), ...]}`, in `ZERO_SHOT_CLASSES`' order
+    "The masks drawn for each zero-shot class; a class left without any is a ValueError."
+    far = lambda c: c['mode'] == 'apart' and math.dist(c['a_xy'], c['b_xy']) > 2 * (c['a'].extent + c['b'].extent)
+    out = {c: [(x['A'], x['B']) for x in prototypes.get(c, [])] for c in ZERO_SHOT_CLASSES}
+    out['contains'] = [(x['B'], x['A']) for x in prototypes.get('in', [])]
+    out['touching'] = [(x['A'], x['B']) for x in configurations if x['mode'] == 'touching']
+    out['far away from'] = [(x['A'], x['B']) for x in configurations if far(x)]
+    if empty := [c for c, v in out.items() if not v]: raise ValueError(f"drawn_classes: nothing drawn for {empty}")
+    return {c: v[:n] for c, v in out.items()}
+
+# %% ../../nbs/07a_eval_vsr.ipynb #9b9f9579
+def zero_shot_verdicts(emb:dict,       # `{'dev': (N, D), 'test': (M, D)}` image embeddings of the records' pairs
+                       class_emb,      # (len(ZERO_SHOT_CLASSES), D) class embeddings, in `ZERO_SHOT_CLASSES`' order
+                       sets:dict,      # `{split: [VSRRecord]}`: dev (thresholds) and test
+                      ) -> dict:       # `verdict_metrics` on the answered test records, `answered`, thresholds
+    "Zero-shot VSR: cosine with the record's drawn class, a per-class threshold fitted on dev; unanswerable: none."
+    classes = list(ZERO_SHOT_CLASSES)
+    C = np.asarray(class_emb, np.float64); C /= np.linalg.norm(C, axis=1, keepdims=True)
+    def part(split):
+        recs = sets[split]
+        keep = [k for k, r in enumerate(recs) if r.relation in ZERO_SHOT_RELATIONS]
+        e = np.asarray(emb[split], np.float64)[keep]; e /= np.linalg.norm(e, axis=1, keepdims=True)
+        cls = np.array([classes.index(ZERO_SHOT_RELATIONS[recs[k].relation]) for k in keep], int)
+        return (e * C[cls]).sum(1), cls, np.array([recs[k].label for k in keep], bool), [recs[k].relation for k in keep]
+    (sd, cd, td, _), (st, ct, tt, rt) = part('dev'), part('test')
+    if not len(st): raise ValueError("zero-shot VSR: no test record has a relation with a 2-D meaning")
+    default = float(np.median(sd)) if len(sd) else 0.0
+    thr = np.array([fit_threshold(sd[cd == c], td[cd == c]) if (cd == c).any() else default
+                    for c in range(len(classes))])
+    out = verdict_metrics(st > thr[ct], tt, rt)
+    return dict(out, answered=len(st) / len(sets['test']), n_answered=len(st), n_test=len(sets['test']),
+                thresholds=dict(zip(classes, thr.tolist())))
