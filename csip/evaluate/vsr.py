@@ -17,10 +17,11 @@ from .vqa import VQAConfig, train_vqa, predict_yes, resolve_question_encoder, qu
 
 # %% auto #0
 __all__ = ['VSR_META_CATEGORIES', 'RELATION_GROUPS', 'VSR_SPLITS', 'VSR_SPLIT_KINDS', 'COCO_INSTANCE_FILES', 'VSR_FIELDS',
-           'RESOLUTION', 'VSR_PUBLISHED', 'ZERO_SHOT_CLASSES', 'ZERO_SHOT_RELATIONS', 'meta_category', 'relation_group',
-           'vsr_files', 'parse_vsr_line', 'caption_objects', 'resolve_objects', 'VSRRecord', 'load_vsr',
-           'fit_threshold', 'verdict_metrics', 'threshold_metrics', 'vsr_probe', 'vsr_arrays', 'vsr_evaluation',
-           'clip_caption_scores', 'openclip_zero_shot', 'published_table', 'drawn_classes', 'zero_shot_verdicts']
+           'RESOLUTION', 'VSR_PUBLISHED', 'ZERO_SHOT_CLASSES', 'ZERO_SHOT_RELATIONS', 'VSR_METRICS', 'meta_category',
+           'relation_group', 'vsr_files', 'parse_vsr_line', 'caption_objects', 'resolve_objects', 'VSRRecord',
+           'load_vsr', 'fit_threshold', 'verdict_metrics', 'threshold_metrics', 'vsr_probe', 'vsr_arrays',
+           'vsr_evaluation', 'clip_caption_scores', 'openclip_zero_shot', 'published_table', 'drawn_classes',
+           'zero_shot_verdicts', 'vsr_dataset_line', 'vsr_report']
 
 # %% ../../nbs/07a_eval_vsr.ipynb #5e2edf43
 VSR_META_CATEGORIES = {   # cambridgeltl/visual-spatial-reasoning, analysis_scripts/rel_meta_category_dict.txt
@@ -351,3 +352,68 @@ def zero_shot_verdicts(emb:dict,       # `{'dev': (N, D), 'test': (M, D)}` image
     out = verdict_metrics(st > thr[ct], tt, rt)
     return dict(out, answered=len(st) / len(sets['test']), n_answered=len(st), n_test=len(sets['test']),
                 thresholds=dict(zip(classes, thr.tolist())))
+
+# %% ../../nbs/07a_eval_vsr.ipynb #ba3d70fd
+VSR_METRICS = ('VSR accuracy', *(f'VSR accuracy ({g})' for g in RELATION_GROUPS), 'VSR zero-shot accuracy',
+               'VSR zero-shot answered', 'VSR zero-shot accuracy (image-text)')
+
+def _cell(values) -> str:
+    v = [x for x in values if not np.isnan(x)]
+    return '-' if not v else f"{np.mean(v):.3f} ± {np.std(v, ddof=1):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+
+def vsr_dataset_line(info:dict, # `load_vsr`'s info
+                    ) -> str:   # one markdown sentence
+    "The VSR root, its split, how many lines were read and used, and what became of the others."
+    out = ', '.join(f"{n} {k}" for k, n in sorted(info['outcomes'].items(), key=lambda x: -x[1]))
+    return (f"VSR `{info['root']}` ({info['split']} split): {sum(info['lines'].values())} lines read "
+            f"(train/dev/test {'/'.join(str(info['lines'][s]) for s in VSR_SPLITS)}), "
+            f"{'/'.join(str(info['records'][s]) for s in VSR_SPLITS)} used; outcomes: {out}. A name with several "
+            "COCO instances in its photo is ambiguous and its record skipped (csip.evaluate.vsr).")
+
+# %% ../../nbs/07a_eval_vsr.ipynb #97d443c7
+def _relation_values(r:dict, key:str, relation:str) -> list:
+    "The values of `per_relation/<relation>` of the VSR entry `key` over a model's runs."
+    out = []
+    for d in r.get('details', []):
+        v = (d.get('vsr') or {}).get(key) or {}
+        s = v.get(f'per_relation/{relation}')
+        out += s['values'] if isinstance(s, dict) else [v['per_relation'][relation]] \
+            if relation in v.get('per_relation', {}) else []
+    return out
+
+def vsr_report(results:dict,   # `{model: {'metrics': {name: values}, 'details': [...]}}` (`csip_evaluate`'s)
+               info:dict,      # `load_vsr`'s info
+               n_relations:int=12, # the most frequent test relations shown one by one
+              ) -> str:        # markdown
+    "The report's VSR section: the dataset, one row per model, accuracy per relation, the published numbers apart."
+    names = [m for m in VSR_METRICS if any(m in r['metrics'] for r in results.values())]
+    rows = [f"| {m} | {' | '.join(_cell(r['metrics'].get(k, [])) for k in names)} |" for m, r in results.items()
+            if set(names) & set(r['metrics'])]
+    table = '\n'.join([f"| model | {' | '.join(names)} |", '|' + ' --- |' * (len(names) + 1)] + rows)
+    freq = info.get('test_relations', {})
+    top = sorted(freq, key=lambda k: -freq[k])[:n_relations]
+    rel = '\n'.join([f"| model | {' | '.join(f'{t} ({freq[t]})' for t in top)} |", '|' + ' --- |' * (len(top) + 1)] +
+                    [f"| {m} | {' | '.join(_cell(_relation_values(r, 'probe', t)) for t in top)} |"
+                     for m, r in results.items() if 'VSR accuracy' in r['metrics']])
+    unanswered = sorted(set(freq) - set(ZERO_SHOT_RELATIONS))
+    return f"""{vsr_dataset_line(info)}
+
+Probe: the VQA head on each model's frozen features of the marked pair and the caption, trained on train, its
+threshold fitted on dev, tested on test (accuracy overall and by relation group). Zero-shot (csip checkpoints): the
+image embedding against the relation drawn and read through the banner tower, per-class thresholds fitted on dev;
+only relations with a 2-D meaning are answered (`answered`: the share of test records), the others
+({', '.join(unanswered[:12])}{', ...' if len(unanswered) > 12 else ''}) are not. Zero-shot (image-text): open_clip
+models, the photo's cosine with the caption, threshold fitted on dev.
+
+{table}
+
+Probe accuracy per relation (the {len(top)} most frequent test relations, test records in brackets):
+
+{rel}
+
+Published test accuracies (VSR's README; vision-language models that read the caption and find the objects
+themselves, most of them fine-tuned: not comparable with the rows above, which mark the objects and freeze the
+backbone):
+
+{published_table(info['split'])}
+"""
