@@ -172,7 +172,8 @@ def load_vsr(root,                    # the VSR folder (`vsr_files`)
     skips.warn()
     outcomes = Counter(x['reason'] for x in skips.skipped) + Counter({'resolved': sum(map(len, out.values()))})
     info = dict(root=str(root), split=split_kind, lines={s: len(lines[s]) for s in VSR_SPLITS},
-                records={s: len(out[s]) for s in VSR_SPLITS}, outcomes=dict(outcomes), 
+                records={s: len(out[s]) for s in VSR_SPLITS}, outcomes=dict(outcomes),
+                test_relations=dict(Counter(r.relation for r in out['test'])),
                 skipped=skips.skipped + coco_skipped)
     return out, info
 
