@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, store_true
 from ..forces import force_banners
-from ..data import (PairImageDataset, load_spatialsense, load_unrel, load_gqa, SPATIALSENSE_PREDICATES)
+from ..data import (PairImageDataset, load_spatialsense, load_spatialsense_plus, load_unrel, load_gqa, SPATIALSENSE_PREDICATES)
 from ..utils import read_json, write_json, atomic_write, script_errors, on_command_line, script_config, SET_FLAG
 from ..cache import CacheConfig, banner_masks
 from ..encoders import EncoderConfig, image_encoder_builder, build_model, _timm
@@ -23,6 +23,8 @@ from .relations import (extract_features, pair_arrays, relation_recognition, tra
                                      ProbeConfig)
 from .retrieval import retrieval_ndcg, unrel_map
 from .vqa import vqa_benchmark, yes_no_questions, VQAConfig
+from .vsr import (load_vsr, vsr_evaluation, vsr_report, vsr_dataset_line, openclip_zero_shot,
+                               VSR_METRICS, VSR_SPLIT_KINDS)
 
 # %% auto #0
 __all__ = ['METRICS', 'ZERO_SHOT_METRICS', 'GQA_FOLDERS', 'SuiteConfig', 'gqa_files', 'subset_questions', 'load_datasets',
@@ -91,6 +93,16 @@ def subset_questions(questions,      # GQA questions (`csip.data.load_gqa`)
     ids = {q.pair_id for q in qs}
     return qs, [p for p in pairs if p.pair_id in ids]
 
+# %% ../../nbs/07b_evaluate.ipynb #65961d9c
+def _spatialsense_plus(sets:dict, info:dict, file, spatialsense, strict:bool):
+    "SpatialSense+'s relabelled pairs as the `ss_train`/`ss_test` sets: images from SpatialSense's root, or beside `file`."
+    images = Path(spatialsense or Path(file).parent) / 'images'
+    tr, te = (load_spatialsense_plus(_need(file, 'SpatialSense+ annotations'), images, s, strict=strict)
+              for s in ('train', 'test'))
+    sets.update(ss_train=tr, ss_test=te)
+    info['spatialsense'] = dict(root=str(images.parent), annotations=f"{file} (SpatialSense+)", train=len(tr),
+                                test=len(te), skipped=_skipped(tr, te))
+
 # %% ../../nbs/07b_evaluate.ipynb #d47565f1
 def _hard_negative_set_info(root, hn) -> dict:
     "Sizes of the hard-negative sets read from `root`: sets, images per set, chance, sets per predicate."
@@ -105,12 +117,16 @@ def load_datasets(spatialsense=None,         # SpatialSense root: annotations.js
                   seed:int=0,                # the question subset's seed
                   strict:bool=False,         # a bad record is an error instead of skipped and listed
                   hard_negatives=None,       # folder of minimal-variant sets (`csip.prompts.load_hard_negatives`)
+                  vsr=None,                  # VSR root: images/, splits/, annotations/instances_{train,val}2017.json
+                  vsr_split:str='random',    # VSR's 'random' or 'zeroshot' split
+                  spatialsense_plus=None,    # SpatialSense+'s annotation file, read with SpatialSense's images
                  ) -> tuple[dict, dict]:     # `(sets, info)`: the sets by name; their sizes, files, skipped records
     "The evaluation sets of the roots given (official layouts): `ss_train`, `ss_test`, `unrel`, `gqa`, hard negatives."
-    if not (spatialsense or unrel or gqa or hard_negatives):
-        raise ValueError("no dataset given: name at least one of spatialsense, unrel, gqa")
+    if not (spatialsense or unrel or gqa or hard_negatives or vsr or spatialsense_plus):
+        raise ValueError("no dataset given: name at least one of spatialsense, spatialsense_plus, unrel, gqa, vsr")
     sets, info = {}, {}
-    if spatialsense:
+    if spatialsense_plus: _spatialsense_plus(sets, info, spatialsense_plus, spatialsense, strict)
+    elif spatialsense:
         ann = _need(Path(spatialsense) / 'annotations.json', 'SpatialSense (DIR/annotations.json, DIR/images/)')
         tr, te = (load_spatialsense(ann, Path(spatialsense) / 'images', s, strict=strict) for s in ('train', 'test'))
         sets.update(ss_train=tr, ss_test=te)
@@ -135,6 +151,7 @@ def load_datasets(spatialsense=None,         # SpatialSense root: annotations.js
         sets['hard_negatives'] = load_hard_negatives(hard_negatives, strict=strict)
         if not sets['hard_negatives']: raise ValueError(f"hard negatives: no valid set in {hard_negatives}")
         info['hard_negatives'] = _hard_negative_set_info(hard_negatives, sets['hard_negatives'])
+    if vsr: sets['vsr'], info['vsr'] = load_vsr(vsr, vsr_split, strict)
     return sets, info
 
 # %% ../../nbs/07b_evaluate.ipynb #e671d982
@@ -376,6 +393,9 @@ def evaluate_features(features_of,        # `(set name, pairs) -> (N, ...)` feat
                           [q.answer for q in qs], [q.detailed for q in qs])
         details['vqa'] = vqa_benchmark(vqa['train'][:3], vqa['val'], cfg.vqa, seeds=seeds)
         metrics['VQA accuracy'] = _values(details['vqa'], 'accuracy')
+    if 'vsr' in sets:
+        v = vsr_evaluation(f, sets['vsr'], cfg.vqa, seeds)
+        metrics.update(v['metrics']); details['vsr'] = dict(probe=v['details'])
     return dict(metrics=metrics, details=[details], features=features)
 
 # %% ../../nbs/07b_evaluate.ipynb #6df77938
@@ -471,7 +491,7 @@ def metric_names(results:dict, # `{model: {'metrics': {name: values}, ...}}`
                 ) -> list:
     "The main table's metrics of `results`: `METRICS` in order, then any others but `ZERO_SHOT_METRICS`, as they come."
     seen = list(dict.fromkeys(k for r in results.values() for k in r['metrics']))
-    return [m for m in METRICS if m in seen] + [m for m in seen if m not in METRICS + ZERO_SHOT_METRICS]
+    return [m for m in METRICS if m in seen] + [m for m in seen if m not in METRICS + ZERO_SHOT_METRICS + VSR_METRICS[1:]]
 
 def results_table(results:dict,  # `{model: {'metrics': {name: values}, ...}}`
                   columns=(),    # fields of each result shown after the model's name (e.g. `'marker'`)
@@ -522,7 +542,7 @@ def dataset_lines(info:dict, # `load_datasets`' info
     "One line per dataset: its root and sizes."
     lines = []
     if 'spatialsense' in info: s = info['spatialsense']; lines.append(
-        f"SpatialSense `{s['root']}`: {s['train']} train and {s['test']} test triplets (probes train on train)")
+        f"SpatialSense `{s.get('annotations', s['root'])}`: {s['train']} train and {s['test']} test triplets (probes train on train)")
     if 'unrel' in info: u = info['unrel']; lines.append(
         f"UnRel `{u['root']}`: {u['pairs']} pairs in {u['images']} images, {u['queries']} triplet queries")
     if 'gqa' in info:
@@ -534,6 +554,7 @@ def dataset_lines(info:dict, # `load_datasets`' info
     if 'hard_negatives' in info: h = info['hard_negatives']; lines.append(
         f"hard negatives `{h['root']}`: {h['sets']} minimal-variant sets of {h['images_per_set']} images "
         f"({', '.join(f'{n} {p}' for p, n in h['predicates'].items())})")
+    if 'vsr' in info: lines.append(vsr_dataset_line(info['vsr']))
     return lines
 
 def per_predicate_table(results:dict, # `{model: {'details': [...], ...}}`
@@ -591,7 +612,10 @@ two extra channels; `tint`, the RGB-only backbones' view (A tinted red, B blue);
 ## Zero-shot and hard negatives
 
 {zs}
-""" if zs else '')
+""" if zs else '') + (f"""
+## VSR (visual spatial reasoning)
+
+{vsr_report(results, info['vsr'])}""" if 'vsr' in info else '')
 
 # %% ../../nbs/07b_evaluate.ipynb #ab1d8212
 def _folder_name(name:str) -> str: return re.sub(r'[^\w.-]+', '_', name).strip('_') or 'model'
@@ -650,12 +674,16 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
                     workers:int=0,                # data-loading processes
                     batch_size:int=128,           # feature-extraction batch size
                     command:str|None=None,        # the command line, for the report
+                    vsr=None,                     # VSR root (csip.evaluate.vsr)
+                    vsr_split:str='random',       # VSR's 'random' or 'zeroshot' split
+                    spatialsense_plus=None,       # SpatialSense+'s annotation file (SpatialSense's images)
                    ) -> dict:                     # `dict(results={name: {spec, marker, ..., metrics}}, sets, datasets)`
     "Evaluate `models` on the datasets given, features cached per (model, set); write `results.json`, `report.md`."
     out = Path(out_dir)
     candidates = _candidates(models, image_size)            # every spec and weights file checked before any work
     sets, info = load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict,
-                               hard_negatives=cfg.hard_negatives)
+                               hard_negatives=cfg.hard_negatives, vsr=vsr, vsr_split=vsr_split,
+                               spatialsense_plus=spatialsense_plus)
     out.mkdir(parents=True, exist_ok=True)
     ubanners = None
     if 'unrel' in sets:
@@ -691,6 +719,9 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
                   spatialsense:str=None,     # SpatialSense root: annotations.json, images/{flickr,nyu}/
                   unrel:str=None,            # UnRel root: annotations.mat, annotated_triplets.mat, images/
                   gqa:str=None,              # GQA root: {train,val}_{sceneGraphs,balanced_questions}.json, images/
+                  vsr:str=None,              # VSR root: images/, splits/{random,zeroshot}/, annotations/ (COCO)
+                  vsr_split:str='random',    # VSR's split: 'random' or 'zeroshot'
+                  spatialsense_plus:str=None,# SpatialSense+'s annots_spatialsenseplus.json (SpatialSense's images)
                   hard_negatives:str=SuiteConfig.hard_negatives, # folder of minimal-variant sets (csip.prompts)
                   max_questions:int=None,    # a seeded subset of at most this many yes/no questions per GQA split
                   image_size:int=224,        # input size of the models that do not carry one
@@ -709,7 +740,7 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
         cfg = script_config(SuiteConfig(seeds=tuple(range(seeds)), hard_negatives=hard_negatives), SuiteConfig(),
                             config, set)
         r = evaluate_models(out_dir, parse_models(models), spatialsense, unrel, gqa, cfg, image_size, max_questions,
-                            strict, device, workers, batch_size, command)
+                            strict, device, workers, batch_size, command, vsr, vsr_split, spatialsense_plus)
         print(results_table(r['results'], columns=('marker',)))
         if zs := zero_shot_table(r): print(zs)
         print(f"report: {Path(out_dir) / 'report.md'}")
