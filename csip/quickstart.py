@@ -21,6 +21,7 @@ from .encoders import EncoderConfig
 from .train import TrainConfig, load_trained_model, read_metrics, save_checkpoint
 from .evaluate.relations import ProbeConfig
 from .evaluate.vqa import VQAConfig
+from .evaluate.vsr import vsr_report
 from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, banner_candidate, model_candidate,
                                  evaluate_models, results_table, results_json, zero_shot_table)
 
@@ -300,6 +301,7 @@ def report_markdown(name:str,            # the run's name (its folder's)
                     notes:list,          # lines listed under the table
                     seconds:float,       # how long the run took
                     zero_shot:str='',    # `zero_shot_table(evaluation)`: zero-shot beside the probe, hard negatives
+                    vsr:str='',          # `csip.evaluate.vsr.vsr_report`: the VSR section
                    ) -> str:
     "The text of `report.md`: the table, what its entries mean, the notes and the figures."
     nb, npr = len(cfg.backbone_seeds), len(cfg.seeds)
@@ -330,6 +332,10 @@ Test sets: {len(sets['ss_test'])} SpatialSense-style triplets, {len(sets['unrel'
 
 {zero_shot or 'None: no checkpoint row, no hard-negative sets.'}
 
+## VSR (visual spatial reasoning)
+
+{vsr or 'None: no VSR-layout set.'}
+
 ## Training
 
 ![training curves](training.png)
@@ -342,6 +348,12 @@ Test sets: {len(sets['ss_test'])} SpatialSense-style triplets, {len(sets['unrel'
 
 ![retrieval](retrieval.png)
 """
+
+# %% ../nbs/09_quickstart.ipynb #dd24d73b
+def _vsr_section(evaluation:dict) -> str:
+    "The report's VSR section (`csip.evaluate.vsr.vsr_report`), '' when the evaluation had no VSR set."
+    info = evaluation['datasets'].get('vsr')
+    return vsr_report(evaluation['results'], info) if info else ''
 
 # %% ../nbs/09_quickstart.ipynb #74d44cd5
 def write_report(run:Path,              # the run folder
@@ -358,7 +370,7 @@ def write_report(run:Path,              # the run folder
     for name, fig in figs.items(): fig.savefig(run / name, dpi=90); plt.close(fig)
     write_json(run / 'results.json', results_json(results, evaluation['datasets'], suite_config(cfg, run)), indent=1)
     (run / 'report.md').write_text(report_markdown(run.name, cfg, results_table(results), sets, notes, seconds,
-                                                   zero_shot_table(evaluation)))
+                                                   zero_shot_table(evaluation), _vsr_section(evaluation)))
     return run / 'report.md'
 
 # %% ../nbs/09_quickstart.ipynb #ca7efe28
@@ -439,7 +451,8 @@ def run_quickstart(preset:str='cpu',           # one of `PRESETS`: the configura
     command = shlex.join(['csip_quickstart', '--preset', preset, *(['--config', str(config)] if config else []),
                           *(a for s in sets or () for a in ('--set', s))]) + f' (run {run})'
     evaluation = evaluate_models(run / 'evaluation', models, paths['spatialsense'], paths['unrel'], paths['gqa'],
-                                 suite_config(cfg, run), device=device, workers=cfg.workers, command=command)
+                                 suite_config(cfg, run), device=device, workers=cfg.workers, command=command,
+                                 vsr=paths['vsr'])
     notes.append(ceiling_note(predicate_ceiling(evaluation['sets']['ss_test'], paths['gqa_scene_graphs']['val'])))
     report = write_report(run, cfg, evaluation, notes, time.time() - start)
     print(f'report: {report}')
