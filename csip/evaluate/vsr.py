@@ -17,9 +17,9 @@ from .vqa import VQAConfig, train_vqa, predict_yes, resolve_question_encoder, qu
 
 # %% auto #0
 __all__ = ['VSR_META_CATEGORIES', 'RELATION_GROUPS', 'VSR_SPLITS', 'VSR_SPLIT_KINDS', 'COCO_INSTANCE_FILES', 'VSR_FIELDS',
-           'RESOLUTION', 'VSR_PUBLISHED', 'ZERO_SHOT_CLASSES', 'ZERO_SHOT_RELATIONS', 'VSR_METRICS', 'meta_category',
-           'relation_group', 'vsr_files', 'parse_vsr_line', 'caption_objects', 'resolve_objects', 'VSRRecord',
-           'load_vsr', 'fit_threshold', 'verdict_metrics', 'threshold_metrics', 'vsr_probe', 'vsr_arrays',
+           'RESOLUTION', 'VSR_PUBLISHED', 'ZERO_SHOT_CLASSES', 'ZERO_SHOT_RELATIONS', 'FAR_RATIO', 'VSR_METRICS',
+           'meta_category', 'relation_group', 'vsr_files', 'parse_vsr_line', 'caption_objects', 'resolve_objects',
+           'VSRRecord', 'load_vsr', 'fit_threshold', 'verdict_metrics', 'threshold_metrics', 'vsr_probe', 'vsr_arrays',
            'vsr_evaluation', 'clip_caption_scores', 'openclip_zero_shot', 'published_table', 'drawn_classes',
            'zero_shot_verdicts', 'vsr_dataset_line', 'vsr_report']
 
@@ -317,13 +317,14 @@ ZERO_SHOT_CLASSES = {   # drawn class -> the VSR relations it answers
     'next to': ('next to', 'beside', 'at the side of', 'adjacent to', 'close to', 'near', 'by'),
     'touching': ('touching',), 'far away from': ('far away from', 'far from')}
 ZERO_SHOT_RELATIONS = {r: c for c, rs in ZERO_SHOT_CLASSES.items() for r in rs}
+FAR_RATIO = 1.25   # 'far away from': centres further apart than this times the sum of the two shapes' extents
 
 def drawn_classes(prototypes:dict,   # `{SpatialSense predicate: [configuration dicts]}` (`predicate_prototypes`)
                   configurations,    # more configuration dicts with their `mode` (`random_configuration`)
                   n:int|None=None,   # at most this many per class; None: all
                  ) -> dict:          # `{drawn class: [(A mask, B mask), ...]}`, in `ZERO_SHOT_CLASSES`' order
     "The masks drawn for each zero-shot class; a class left without any is a ValueError."
-    far = lambda c: c['mode'] == 'apart' and math.dist(c['a_xy'], c['b_xy']) > 2 * (c['a'].extent + c['b'].extent)
+    far = lambda c: c['mode'] == 'apart' and math.dist(c['a_xy'], c['b_xy']) > FAR_RATIO * (c['a'].extent + c['b'].extent)
     out = {c: [(x['A'], x['B']) for x in prototypes.get(c, [])] for c in ZERO_SHOT_CLASSES}
     out['contains'] = [(x['B'], x['A']) for x in prototypes.get('in', [])]
     out['touching'] = [(x['A'], x['B']) for x in configurations if x['mode'] == 'touching']
