@@ -301,7 +301,6 @@ def report_markdown(name:str,            # the run's name (its folder's)
                     notes:list,          # lines listed under the table
                     seconds:float,       # how long the run took
                     zero_shot:str='',    # `zero_shot_table(evaluation)`: zero-shot beside the probe, hard negatives
-                    vsr:str='',          # `csip.evaluate.vsr.vsr_report`: the VSR section
                    ) -> str:
     "The text of `report.md`: the table, what its entries mean, the notes and the figures."
     nb, npr = len(cfg.backbone_seeds), len(cfg.seeds)
@@ -332,10 +331,6 @@ Test sets: {len(sets['ss_test'])} SpatialSense-style triplets, {len(sets['unrel'
 
 {zero_shot or 'None: no checkpoint row, no hard-negative sets.'}
 
-## VSR (visual spatial reasoning)
-
-{vsr or 'None: no VSR-layout set.'}
-
 ## Training
 
 ![training curves](training.png)
@@ -353,7 +348,7 @@ Test sets: {len(sets['ss_test'])} SpatialSense-style triplets, {len(sets['unrel'
 def _vsr_section(evaluation:dict) -> str:
     "The report's VSR section (`csip.evaluate.vsr.vsr_report`), '' when the evaluation had no VSR set."
     info = evaluation['datasets'].get('vsr')
-    return vsr_report(evaluation['results'], info) if info else ''
+    return f"\n## VSR (visual spatial reasoning)\n\n{vsr_report(evaluation['results'], info)}" if info else ''
 
 # %% ../nbs/09_quickstart.ipynb #74d44cd5
 def write_report(run:Path,              # the run folder
@@ -370,7 +365,7 @@ def write_report(run:Path,              # the run folder
     for name, fig in figs.items(): fig.savefig(run / name, dpi=90); plt.close(fig)
     write_json(run / 'results.json', results_json(results, evaluation['datasets'], suite_config(cfg, run)), indent=1)
     (run / 'report.md').write_text(report_markdown(run.name, cfg, results_table(results), sets, notes, seconds,
-                                                   zero_shot_table(evaluation), _vsr_section(evaluation)))
+                                                   zero_shot_table(evaluation)) + _vsr_section(evaluation))
     return run / 'report.md'
 
 # %% ../nbs/09_quickstart.ipynb #ca7efe28

@@ -580,7 +580,7 @@ def _write_unrel(cfg, root, recs):
 def _categories(cfg): return [dict(id=k + 1, name=s, supercategory='shape') for k, s in enumerate(cfg.shapes)]
 
 GQA_SPLIT = {'train': 'train', 'test': 'val'}   # generated split -> the GQA file that holds it
-SCENES_LAYOUT = 3   # 3: + the VSR-layout set; 2: GQA's train/val files (val = the generated test split); 1: train/val/test
+SCENES_LAYOUT = 3   # 3: + the VSR-layout set; 2: GQA's train/val files (val = the generated test); 1: train/val/test
 
 def scene_paths(out_dir,  # the dataset's folder
                ) -> dict:
@@ -711,7 +711,8 @@ def write_vsr_layout(config:SceneConfig, # how the scenes were generated (their 
         counts[vs] = len(lines)
         for r in recs[s]:
             if r['gqa_questions']:
-                f = r['image']['file_name']; atomic_write(root / 'images' / f, (paths['coco_images'][s] / f).read_bytes())
+                f = r['image']['file_name']
+                atomic_write(root / 'images' / f, (paths['coco_images'][s] / f).read_bytes())
     for name, splits in (('instances_train2017.json', ('train',)), ('instances_val2017.json', ('val', 'test'))):
         rs = [r for s in splits for r in recs[s] if r['gqa_questions']]
         _compact_json(root / 'annotations' / name, dict(

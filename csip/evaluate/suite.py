@@ -14,7 +14,8 @@ import torch
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, store_true
 from ..forces import force_banners
-from ..data import (PairImageDataset, load_spatialsense, load_spatialsense_plus, load_unrel, load_gqa, SPATIALSENSE_PREDICATES)
+from ..data import (PairImageDataset, load_spatialsense, load_spatialsense_plus, load_unrel, load_gqa,
+                       SPATIALSENSE_PREDICATES)
 from ..utils import read_json, write_json, atomic_write, script_errors, on_command_line, script_config, SET_FLAG
 from ..cache import CacheConfig, banner_masks
 from ..encoders import EncoderConfig, image_encoder_builder, build_model, _timm
@@ -95,7 +96,7 @@ def subset_questions(questions,      # GQA questions (`csip.data.load_gqa`)
 
 # %% ../../nbs/07b_evaluate.ipynb #65961d9c
 def _spatialsense_plus(sets:dict, info:dict, file, spatialsense, strict:bool):
-    "SpatialSense+'s relabelled pairs as the `ss_train`/`ss_test` sets: images from SpatialSense's root, or beside `file`."
+    "SpatialSense+'s relabelled pairs as `ss_train`/`ss_test`: images from SpatialSense's root, or beside `file`."
     images = Path(spatialsense or Path(file).parent) / 'images'
     tr, te = (load_spatialsense_plus(_need(file, 'SpatialSense+ annotations'), images, s, strict=strict)
               for s in ('train', 'test'))
@@ -491,7 +492,8 @@ def metric_names(results:dict, # `{model: {'metrics': {name: values}, ...}}`
                 ) -> list:
     "The main table's metrics of `results`: `METRICS` in order, then any others but `ZERO_SHOT_METRICS`, as they come."
     seen = list(dict.fromkeys(k for r in results.values() for k in r['metrics']))
-    return [m for m in METRICS if m in seen] + [m for m in seen if m not in METRICS + ZERO_SHOT_METRICS + VSR_METRICS[1:]]
+    apart = METRICS + ZERO_SHOT_METRICS + VSR_METRICS[1:]   # the VSR details are in the report's VSR section
+    return [m for m in METRICS if m in seen] + [m for m in seen if m not in apart]
 
 def results_table(results:dict,  # `{model: {'metrics': {name: values}, ...}}`
                   columns=(),    # fields of each result shown after the model's name (e.g. `'marker'`)
@@ -542,7 +544,8 @@ def dataset_lines(info:dict, # `load_datasets`' info
     "One line per dataset: its root and sizes."
     lines = []
     if 'spatialsense' in info: s = info['spatialsense']; lines.append(
-        f"SpatialSense `{s.get('annotations', s['root'])}`: {s['train']} train and {s['test']} test triplets (probes train on train)")
+        f"SpatialSense `{s.get('annotations', s['root'])}`: {s['train']} train and {s['test']} test triplets "
+        "(probes train on train)")
     if 'unrel' in info: u = info['unrel']; lines.append(
         f"UnRel `{u['root']}`: {u['pairs']} pairs in {u['images']} images, {u['queries']} triplet queries")
     if 'gqa' in info:

@@ -90,7 +90,8 @@ def caption_objects(caption:str,  # "The cat is at the left side of the dog."
                    ) -> tuple[str, str]: # the subject's and the object's names
     "The two names of a VSR caption, around its relation: 'The {subj} [is] {relation} the {obj}.'"
     m = re.fullmatch(rf"The (?P<s>.+?)(?: is)? {re.escape(relation)} the (?P<o>.+?)\.?", caption.strip())
-    if not m: raise RecordError(f"{where}: caption {caption!r} is not 'The X [is] {relation} the Y.'", 'caption not parsed')
+    if not m:
+        raise RecordError(f"{where}: caption {caption!r} is not 'The X [is] {relation} the Y.'", 'caption not parsed')
     return m['s'], m['o']
 
 # %% ../../nbs/07a_eval_vsr.ipynb #9b409bed
@@ -168,7 +169,8 @@ def load_vsr(root,                    # the VSR folder (`vsr_files`)
     skips, out = Skips(strict), {}
     for s in VSR_SPLITS:
         recs = [_vsr_record(s, k, t, photos, files, skips) for k, t in lines[s]]
-        out[s] = Records([r for r in recs if r is not None], [x for x in skips.skipped if x['file'] == str(files['splits'][s])])
+        out[s] = Records([r for r in recs if r is not None],
+                         [x for x in skips.skipped if x['file'] == str(files['splits'][s])])
     skips.warn()
     outcomes = Counter(x['reason'] for x in skips.skipped) + Counter({'resolved': sum(map(len, out.values()))})
     info = dict(root=str(root), split=split_kind, lines={s: len(lines[s]) for s in VSR_SPLITS},
@@ -204,7 +206,8 @@ def verdict_metrics(pred,       # (N,) bool verdicts
     pred, truth, rel = np.asarray(pred, bool), np.asarray(truth, bool), np.asarray(relations, object)
     ok = pred == truth
     def by(keys): return {k: float(ok[keys == k].mean()) for k in sorted(set(keys.tolist()))}
-    groups = np.array([relation_group(r) for r in rel], object); metas = np.array([meta_category(r) for r in rel], object)
+    groups = np.array([relation_group(r) for r in rel], object)
+    metas = np.array([meta_category(r) for r in rel], object)
     return dict(accuracy=float(ok.mean()), yes_rate=float(pred.mean()), n=int(len(ok)), per_relation=by(rel),
                 per_group=by(groups), per_meta=by(metas))
 
@@ -298,7 +301,7 @@ def openclip_zero_shot(name:str,            # the open_clip model name ('ViT-B-3
     return dict(metrics={'VSR zero-shot accuracy (image-text)': [res['accuracy']]}, details=res)
 
 # %% ../../nbs/07a_eval_vsr.ipynb #50a066ea
-VSR_PUBLISHED = (   # (model, random split %, zero-shot split %): cambridgeltl/visual-spatial-reasoning README, section 3
+VSR_PUBLISHED = (   # (model, random %, zero-shot %): cambridgeltl/visual-spatial-reasoning README, section 3
     ('human', 95.4, 95.4), ('CLIP (frozen)', 56.0, 54.5), ('CLIP (finetuned, third party)', 65.1, None),
     ('VisualBERT', 55.2, 51.0), ('ViLT', 69.3, 63.0), ('LXMERT', 70.1, 61.2))
 
@@ -324,7 +327,8 @@ def drawn_classes(prototypes:dict,   # `{SpatialSense predicate: [configuration 
                   n:int|None=None,   # at most this many per class; None: all
                  ) -> dict:          # `{drawn class: [(A mask, B mask), ...]}`, in `ZERO_SHOT_CLASSES`' order
     "The masks drawn for each zero-shot class; a class left without any is a ValueError."
-    far = lambda c: c['mode'] == 'apart' and math.dist(c['a_xy'], c['b_xy']) > FAR_RATIO * (c['a'].extent + c['b'].extent)
+    def far(c): return c['mode'] == 'apart' and math.dist(c['a_xy'], c['b_xy']) > FAR_RATIO * (c['a'].extent
+                                                                                          + c['b'].extent)
     out = {c: [(x['A'], x['B']) for x in prototypes.get(c, [])] for c in ZERO_SHOT_CLASSES}
     out['contains'] = [(x['B'], x['A']) for x in prototypes.get('in', [])]
     out['touching'] = [(x['A'], x['B']) for x in configurations if x['mode'] == 'touching']
