@@ -95,7 +95,8 @@ def caption_objects(caption:str,  # "The cat is at the left side of the dog."
     return m['s'], m['o']
 
 # %% ../../nbs/07a_eval_vsr.ipynb #9b409bed
-RESOLUTION = ('resolved', 'photo absent', 'photo not in the instances files', 'name not in the photo', 'ambiguous')
+RESOLUTION = ('resolved', 'photo absent', 'photo not in the instances files', 'defective COCO annotation',
+              'name not in the photo', 'ambiguous')
 
 def resolve_objects(objects:list, # `[(ann_id, ObjectRef, area, iscrowd), ...]` of the photo (`coco_objects`)
                     subj:str,     # the subject's category name
@@ -124,13 +125,15 @@ class VSRRecord:
     label: bool      # whether the caption is true of the photo
     pair: Pair       # the two objects (subject = A, object = B), relation and label
 
-def _coco_photos(files, names:set, strict:bool) -> tuple[dict, list]:
-    "`{file_name: (width, height, objects)}` of the photos `names` found in the COCO instances `files`; skipped."
+def _coco_photos(files, names:set) -> tuple[dict, list]:
+    "`{file_name: (width, height, objects, defective)}` of the photos `names` in the COCO instances `files`; skipped."
     photos, skipped = {}, []
     for f in files:
-        images, objects, sk = coco_objects(f, strict, file_names=names)
+        images, objects, sk = coco_objects(f, file_names=names)   # a defect marks its photo (below), never stops
         skipped += sk
-        for i, im in images.items(): photos.setdefault(im['file_name'], (im['width'], im['height'], objects[i]))
+        bad = {m[1] for s in sk for m in [re.search(r'\(image (\S+)\)$', s['record'])] if m}
+        for i, im in images.items():
+            photos.setdefault(im['file_name'], (im['width'], im['height'], objects[i], str(i) in bad))
     return photos, skipped
 
 # %% ../../nbs/07a_eval_vsr.ipynb #7f4e7229
@@ -149,7 +152,9 @@ def _vsr_record(split, k, text, photos, files, skips) -> VSRRecord|None:
         if r['image'] not in photos:
             raise RecordError(f"{where}: photo {r['image']} is in neither COCO instances file", 
                               'photo not in the instances files')
-        W, H, objects = photos[r['image']]
+        W, H, objects, defective = photos[r['image']]
+        if defective: raise RecordError(f"{where}: an annotation of photo {r['image']} is defective (skipped by "
+                                        "coco_objects): which instance it hides is unknown", 'defective COCO annotation')
         a, b = resolve_objects(objects, subj, obj, where)
         pair = Pair(f"vsr:{path.parent.name}/{split}:{k}", 'vsr', str(image), W, H, a, b, r['relation'],
                     bool(r['label']))
@@ -165,7 +170,7 @@ def load_vsr(root,                    # the VSR folder (`vsr_files`)
     lines = {s: [(k, t) for k, t in enumerate(files['splits'][s].read_text().splitlines(), 1) if t.strip()]
              for s in VSR_SPLITS}
     names = {m[1] for s in lines.values() for _, t in s for m in [re.search(r'"image":\s*"([^"]+)"', t)] if m}
-    photos, coco_skipped = _coco_photos(files['instances'], names, strict)
+    photos, coco_skipped = _coco_photos(files['instances'], names)
     skips, out = Skips(strict), {}
     for s in VSR_SPLITS:
         recs = [_vsr_record(s, k, t, photos, files, skips) for k, t in lines[s]]
