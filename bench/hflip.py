@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np, torch
 from csip.data import PairImageDataset
 from csip.scenes import SceneConfig
-from csip.train import train_csip, load_trained_model
+from csip.train import train_csip
+from csip.checkpoints import load_trained_model
 from csip.quickstart import PRESETS, prepare_training_data, suite_config
-from csip.evaluate.suite import load_datasets, pair_banners, pair_features, evaluate_features
+from csip.evaluate.features import pair_banners, pair_features
+from csip.evaluate.suite import load_datasets, evaluate_features
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--out', default='/tmp/csip_hflip'); p.add_argument('--n_train', type=int, default=800)

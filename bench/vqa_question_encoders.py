@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from csip.scenes import make_default_scenes, scene_paths
 from csip.quickstart import PRESETS
-from csip.evaluate.suite import load_datasets, pair_banners
+from csip.evaluate.features import pair_banners
+from csip.evaluate.suite import load_datasets
 from csip.evaluate.vqa import vqa_benchmark, yes_no_questions
 
 def vqa_sets(paths, cfg):

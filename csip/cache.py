@@ -15,6 +15,7 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
 from .forces import BannerConfig, force_banners
+from .scenes import scene_paths
 from .data import (ObjectRef, Pair, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig)
 from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_config, config_in,
                         flat_fields, data_specs)
@@ -504,7 +505,6 @@ def data_source(data:str,                              # coco:<instances.json>, 
     if len(specs) != 1: raise ValueError(f"DATA {data!r}: one dataset per cache (training joins caches)")
     kind, where = specs[0]
     if kind == 'scenes':
-        from csip.scenes import scene_paths
         paths = scene_paths('data/generated/scenes')
         if where not in paths['coco_annotations']:
             raise ValueError(f"DATA {data!r}: unknown scenes split {where!r} "

@@ -19,12 +19,12 @@ from .utils import read_json
 
 # %% auto #0
 __all__ = ['BOX_TOL_PX', 'BOX_TOL_FRAC', 'SPATIALSENSE_PREDICATES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MARKERS', 'TINT_A',
-           'TINT_B', 'TINT_ALPHA', 'ObjectRef', 'Pair', 'box_mask', 'object_mask', 'pair_masks', 'RecordError',
-           'Records', 'Skips', 'check_bbox', 'check_image', 'check_folder', 'open_image', 'PairSamplingConfig',
-           'coco_objects', 'sample_image_pairs', 'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box',
-           'load_spatialsense', 'load_spatialsense_plus', 'UnRelQuery', 'unrel_box', 'load_unrel', 'GQARelQuestion',
-           'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry', 'prepare_pair_image', 'image_to_float',
-           'split_channels', 'PairImageDataset', 'make_loader']
+           'TINT_B', 'TINT_ALPHA', 'ObjectRef', 'Pair', 'box_mask', 'object_mask', 'pair_masks', 'object_from_mask',
+           'pair_from_masks', 'RecordError', 'Records', 'Skips', 'check_bbox', 'check_image', 'check_folder',
+           'open_image', 'PairSamplingConfig', 'coco_objects', 'sample_image_pairs', 'load_coco_pairs',
+           'spatialsense_image_path', 'spatialsense_box', 'load_spatialsense', 'load_spatialsense_plus', 'UnRelQuery',
+           'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry',
+           'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset', 'make_loader']
 
 # %% ../nbs/02_data.ipynb #83195d5d
 @dataclass(frozen=True)
@@ -83,6 +83,30 @@ def pair_masks(pair:Pair,  # the pair
               ) -> tuple[np.ndarray, np.ndarray]:  # bool (height, width) masks of A and B
     "The masks of A (`pair.subject`) and B (`pair.object`) at the image's size."
     return (object_mask(pair.subject, pair.height, pair.width), object_mask(pair.object, pair.height, pair.width))
+
+# %% ../nbs/02_data.ipynb #cd918b43
+def object_from_mask(mask:np.ndarray,      # (H, W) bool
+                category:str='object', # the object's category name
+               ) -> ObjectRef:         # its box (xyxy) and COCO RLE (counts as text, as in the JSON files)
+    "An `ObjectRef` of a mask: `object_mask`'s inverse."
+    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, np.uint8)))
+    x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
+    seg = dict(size=[int(v) for v in rle['size']], counts=rle['counts'].decode())
+    return ObjectRef(category, (x, y, x + w, y + h), seg)
+
+def pair_from_masks(A:np.ndarray,              # (H, W) bool mask of the subject A
+               B:np.ndarray,              # (H, W) bool mask of the object B, same canvas
+               pair_id:str='drawn',       # the pair's id
+               image_path:str='',         # its image; '' for a drawn configuration
+               predicate=None,            # its predicate, if any
+               label=None,                # whether the predicate holds, if known
+               categories=('A', 'B'),     # category names of A and B
+              ) -> Pair:
+    "A `Pair` of two bool masks of one canvas (A the subject, B the object): `pair_masks`' inverse."
+    h, w = np.shape(A)
+    return Pair(pair_id, 'masks', image_path, w, h, object_from_mask(A, categories[0]),
+                object_from_mask(B, categories[1]),
+                predicate, label)
 
 # %% ../nbs/02_data.ipynb #0a611cdb
 BOX_TOL_PX, BOX_TOL_FRAC = 2.0, 0.01   # a box leaving the image by at most max(2 px, 1 % of the side) is clipped

@@ -15,9 +15,10 @@ from .data import image_to_float, IMAGENET_MEAN, IMAGENET_STD
 from .forces import banner_image
 
 # %% auto #0
-__all__ = ['IMAGE_ENCODERS', 'BANNER_ENCODERS', 'EncoderConfig', 'widen_input_conv', 'ImageEncoder', 'TinyCNN',
-           'banner_resize_matrices', 'CircularConv2d', 'FBannerCNN', 'BannerCNN', 'make_head', 'CSIPModel',
-           'image_encoder_builder', 'check_encoder_config', 'build_model', 'count_parameters']
+__all__ = ['IMAGE_ENCODERS', 'BANNER_ENCODERS', 'MODEL_KINDS', 'TORCHVISION_BACKBONES', 'EncoderConfig', 'widen_input_conv',
+           'ImageEncoder', 'TinyCNN', 'banner_resize_matrices', 'CircularConv2d', 'FBannerCNN', 'BannerCNN',
+           'make_head', 'CSIPModel', 'image_encoder_builder', 'check_encoder_config', 'build_model', 'count_parameters',
+           'ModelSpec', 'parse_model_spec', 'frozen_backbone']
 
 # %% ../nbs/03_encoders.ipynb #f40950dd
 _CLIP_MEAN, _CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)   # OpenAI CLIP's
@@ -35,6 +36,10 @@ class EncoderConfig:
     head: str = 'linear'                # 'linear' (CLIP) or 'mlp'
     image_weights: str | None = None    # local weights file for the image backbone (never downloaded)
     init_logit_scale: float = 1 / 0.07  # exp of the learnable log-scale at init (CLIP)
+    @property
+    def marker(self) -> str:
+        "How the model's input tells A from B (csip.data `MARKERS`): two mask channels with 5 channels, else the tint."
+        return 'masks' if self.in_chans == 5 else 'tint'
     def asdict(self):
         "The fields as a plain dict (JSON, checkpoints)."
         return asdict(self)
@@ -305,3 +310,60 @@ def count_parameters(model:nn.Module,  # any module
                     ) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+# %% ../nbs/03_encoders.ipynb #aa9fe459
+MODEL_KINDS = ('checkpoint', 'torchvision', 'timm', 'openclip', 'random', 'banners')
+TORCHVISION_BACKBONES = ('resnet18', 'resnet50')
+
+@dataclass(frozen=True)
+class ModelSpec:
+    "A model as a command line names it (`parse_model_spec`): its kind, its name or path, its weights file."
+    text: str                   # the spec as given, e.g. 'timm:resnet18:weights.pth'
+    kind: str                   # one of `MODEL_KINDS`
+    name: str = ''              # the checkpoint's path, the backbone's name or the csip image encoder's
+    weights: str | None = None  # a frozen backbone's local weights file; None: its seed-0 random init
+
+def _check_backbone(kind:str, name:str, spec:str):
+    "ValueError naming `spec` when torchvision, timm or open_clip does not know `name`."
+    if kind == 'torchvision' and name not in TORCHVISION_BACKBONES:
+        raise ValueError(f"model {spec!r}: torchvision backbones are resnet18 or resnet50, not {name!r}")
+    if kind == 'timm':
+        import timm   # optional libraries, imported when a spec names them
+        if not timm.is_model(name): raise ValueError(f"model {spec!r}: {name!r} is not a timm model")
+    if kind == 'openclip':
+        import open_clip
+        if name not in open_clip.list_models(): raise ValueError(f"model {spec!r}: {name!r} is not an open_clip model")
+
+def parse_model_spec(spec:str, # e.g. 'checkpoint:runs/cpu/csip_seed0/checkpoint.pt', 'torchvision:resnet18', 'banners'
+                    ) -> ModelSpec:
+    "The `ModelSpec` of `spec`, checked (kind, name, files) before any model is built; errors name the spec."
+    kind, _, rest = spec.partition(':')
+    if spec == 'banners': return ModelSpec(spec, 'banners')
+    if kind == 'checkpoint':
+        if not rest: raise ValueError(f"model {spec!r}: give the checkpoint's path, checkpoint:<path>")
+        if not Path(rest).exists(): raise FileNotFoundError(f"model {spec!r}: checkpoint: {rest} not found")
+        return ModelSpec(spec, kind, rest)
+    if kind == 'random':
+        if not rest: raise ValueError(f"model {spec!r}: name a csip image encoder, random:<name>")
+        image_encoder_builder(rest)
+        return ModelSpec(spec, kind, rest)
+    if kind in ('torchvision', 'timm', 'openclip'):
+        name, _, weights = rest.partition(':')
+        if not name: raise ValueError(f"model {spec!r}: name the backbone, {kind}:<name>[:<weights file>]")
+        if weights and not Path(weights).is_file():
+            raise FileNotFoundError(f"model {spec!r}: weights file {weights} not found")
+        _check_backbone(kind, name, spec)
+        return ModelSpec(spec, kind, name, weights or None)
+    raise ValueError(f"model {spec!r}: unknown kind {kind!r}; "
+                     "known: checkpoint:, torchvision:, timm:, openclip:, random:, banners")
+
+# %% ../nbs/03_encoders.ipynb #14b5c6b8
+def frozen_backbone(spec:ModelSpec,      # a 'torchvision', 'timm' or 'openclip' spec
+                    image_size:int=224,  # the input side, pixels
+                   ) -> tuple:           # `(EncoderConfig, builder)`: `builder(config)` makes the `ImageEncoder`
+    "The 3-channel `EncoderConfig` of a frozen RGB backbone spec and the registry's builder of it."
+    if spec.kind not in ('torchvision', 'timm', 'openclip'):
+        raise ValueError(f"model {spec.text!r}: not a frozen backbone (torchvision:, timm:, openclip:)")
+    config = EncoderConfig(image_encoder=f'openclip:{spec.name}' if spec.kind == 'openclip' else spec.name,
+                           in_chans=3, image_size=image_size, image_weights=spec.weights)
+    return config, _timm(spec.name) if spec.kind == 'timm' else image_encoder_builder(config.image_encoder)

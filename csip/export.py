@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from fastcore.script import call_parse, store_true
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save as safetensors_bytes
+from safetensors.torch import save as safetensors_bytes
 import csip
 from .utils import atomic_write, write_json, script_errors
-from .train import TrainConfig, load_checkpoint, model_from_state
+from .checkpoints import TrainConfig, load_checkpoint, model_from_state
 
 # %% auto #0
-__all__ = ['export_model', 'read_exported', 'csip_export']
+__all__ = ['export_model', 'csip_export']
 
 # %% ../nbs/04b_export.ipynb #87290d8e
 def _tensors(state_dict:dict) -> dict:
@@ -45,24 +44,6 @@ def export_model(checkpoint,     # a training checkpoint (`checkpoint.pt` of `cs
                                          banner=config.banner.asdict(), train=training, step=ck['step'],
                                          image_tower=_image_tower(model)), indent=1)
     return out
-
-# %% ../nbs/04b_export.ipynb #c0ffee50
-def read_exported(folder,  # a folder written by `export_model`
-                 ) -> tuple[TrainConfig, dict]:
-    "`(TrainConfig, state dict)` of a folder written by `export_model`; errors name the file at fault."
-    folder = Path(folder)
-    for name in ('config.json', 'model.safetensors'):
-        if not (folder / name).is_file():
-            raise FileNotFoundError(f"{folder} is not an exported csip model: {folder / name} not found")
-    try:
-        d = json.loads((folder / 'config.json').read_text())
-        config = TrainConfig.from_dict({**d['train'], 'encoder': d['encoder'], 'banner': d['banner']})
-    except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{folder / 'config.json'} is not the config of an exported csip model: {e!r}") from None
-    try: weights = load_file(folder / 'model.safetensors')
-    except SafetensorError as e:
-        raise ValueError(f"{folder / 'model.safetensors'} is not a safetensors file: {e}") from None
-    return config, weights
 
 # %% ../nbs/04b_export.ipynb #7db7a909
 @call_parse

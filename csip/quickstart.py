@@ -14,23 +14,27 @@ import matplotlib
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse, store_true
 from .scenes import SceneConfig, make_default_scenes, GQA_PREDICATE
-from .data import (PairSamplingConfig, PairImageDataset, load_coco_pairs, SPATIALSENSE_PREDICATES)
+from .data import (PairSamplingConfig, PairImageDataset, load_coco_pairs, SPATIALSENSE_PREDICATES, pair_masks)
 from .utils import read_json, write_json, script_errors, script_config, SET_FLAG
 from .cache import CacheConfig, compute_banners, BannerCache
 from .encoders import EncoderConfig
-from .train import TrainConfig, load_trained_model, read_metrics, save_checkpoint
+from .train import read_metrics
+from .checkpoints import TrainConfig, load_trained_model, save_checkpoint
 from .evaluate.relations import ProbeConfig
+from .evaluate.retrieval import nearest_neighbours
 from .evaluate.vqa import VQAConfig
 from .evaluate.vsr import vsr_report
 from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, banner_candidate, model_candidate,
                                  evaluate_models, results_table, results_json, zero_shot_table)
+from .viz import masks_rgb, pair_image
 
 # %% auto #0
 __all__ = ['PRESETS', 'QuickstartConfig', 'prepare_training_data', 'InMemoryPairs', 'training_data', 'csip_backbone',
            'semantic_config', 'semantic_backbone', 'openclip_candidate', 'predicate_ceiling',
            'quickstart_hard_negatives', 'suite_config', 'quickstart_models', 'plot_training', 'plot_tsne',
            'plot_retrieval_examples', 'report_markdown', 'write_report', 'inline_figures', 'show_report',
-           'quickstart_config', 'start_run', 'ceiling_note', 'run_quickstart', 'csip_quickstart']
+           'quickstart_config', 'start_run', 'ceiling_note', 'run_quickstart', 'csip_quickstart',
+           'quickstart_baselines', 'image_class_means', 'prompt_evaluation']
 
 # %% ../nbs/09_quickstart.ipynb #e42df667
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ def semantic_backbone(cfg:QuickstartConfig,  # the run's configuration
     ck = train_semantic(semantic_config(cfg, seed), data, targets, len(categories), out, device=device,
                         resume=(out / 'checkpoint.pt').exists(), workers=_loader_workers(cfg))
     model = load_semantic_model(ck)
-    save_checkpoint(run / f'semantic_seed{seed}.pt', model.state_dict())     # the weights alone (csip.prompts)
+    save_checkpoint(run / f'semantic_seed{seed}.pt', model.state_dict())     # the weights alone (quickstart_baselines)
     write_json(run / f'semantic_seed{seed}_loss.json', read_metrics(out)['loss'].tolist(), indent=1)   # the report
     return model.image_encoder.eval()
 
@@ -201,7 +205,7 @@ def predicate_ceiling(pairs,             # the SpatialSense-format test pairs (`
     return sum(max(map(ps.count, set(ps))) for ps in groups.values()) / sum(map(len, groups.values()))
 
 # %% ../nbs/09_quickstart.ipynb #e97f51bb
-from .prompts import GEOMETRIC_PREDICATES, HardNegativeConfig, write_hard_negatives
+from .configurations import GEOMETRIC_PREDICATES, HardNegativeConfig, write_hard_negatives
 
 def quickstart_hard_negatives(cfg:QuickstartConfig, # the run's configuration
                              ) -> HardNegativeConfig:
@@ -276,9 +280,6 @@ def plot_retrieval_examples(results:dict, # `evaluate_models`' results: `{model:
                             k:int=4,      # neighbours shown per query
                             seed:int=0):  # seed of the query draw
     "For a few UnRel queries, the top-k pairs of each model (cosine similarity of backbone features)."
-    from csip.evaluate.retrieval import nearest_neighbours
-    from csip.data import pair_masks
-    from csip.viz import masks_rgb, pair_image
     rng = np.random.default_rng(seed); queries = rng.choice(len(pairs), n_queries, replace=False)
     names = list(results)
     fig, axes = plt.subplots(n_queries * len(names), k + 1, figsize=(2 * (k + 1), 2.1 * n_queries * len(names)))
@@ -466,3 +467,82 @@ def csip_quickstart(preset:str='cpu',    # 'cpu' (2 cores, ~17 min), 'gpu' (one 
     "The main job: scenes, banners, C-SIP and baselines, the three evaluations, and a report in runs/<name>/."
     with script_errors('csip_quickstart', debug):
         run_quickstart(preset, name, out_root, device, backbone_seeds, config, set)
+
+# %% ../nbs/09_quickstart.ipynb #e1f1d7af
+from .encoders import build_model
+from .train import SemanticModel
+from .data import load_spatialsense, load_unrel
+from .configurations import GEOMETRIC_PREDICATES, predicate_prototypes
+from .evaluate.relations import pair_arrays
+from .evaluate.features import pair_features, pair_banners
+from .evaluate.zero_shot import (PromptModel, class_embeddings, prompt_embeddings, few_shot_embeddings,
+                                     zero_shot_recognition, geometric_pairs, recognition_report, retrieval_report,
+                                     hard_negative_accuracy, zero_shot_set_scores, probe_set_scores)
+
+def quickstart_baselines(run,        # a quickstart run's folder
+                         seed:int=0, # the backbone seed
+                        ) -> dict:   # `{name: (backbone, image size, marker)}`
+    "A quickstart run's frozen baselines (semantic, random init) of backbone seed `seed`."
+    run = Path(run); cfg = read_json(run / 'config.json')
+    enc = TrainConfig.from_dict(cfg['train']).encoder
+    cats = len(read_json(run / 'scenes' / 'scene_config.json')['shapes'])
+    sem = SemanticModel(enc, cats)
+    path = run / f'semantic_seed{seed}.pt'
+    if not path.exists(): raise FileNotFoundError(f"{path} not found: no semantic baseline of seed {seed} was trained")
+    sem.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    torch.manual_seed(seed)
+    return {'semantic': (sem.image_encoder.eval(), enc.image_size, cfg['marker']),
+            'random init': (build_model(enc).image_encoder.eval(), enc.image_size, cfg['marker'])}
+
+def image_class_means(pm:PromptModel,                  # the checkpoint's prompt model
+                      pairs,                           # labelled training pairs
+                      predicates=GEOMETRIC_PREDICATES, # the classes
+                     ) -> np.ndarray:                  # (len(predicates), D)
+    "Class embeddings from the *image* tower: the normalised mean image embedding of each predicate's true `pairs`."
+    pos = [p for p in geometric_pairs(pairs, predicates) if p.label]
+    e, ids = pm.encode_pairs(pos), pair_arrays(pos, predicates)[0]
+    return class_embeddings({p: e[ids == i] for i, p in enumerate(predicates)})
+
+# %% ../nbs/09_quickstart.ipynb #3cb55383
+def prompt_evaluation(pm:PromptModel,                  # the checkpoint's prompt model
+                      scenes:dict,                     # `csip.scenes.scene_paths` of the run's scenes
+                      hard_negatives:list,             # `load_hard_negatives` output
+                      baselines:dict|None=None,        # `{name: (backbone, image size, marker)}` frozen baselines
+                      n_prototypes:int=128,            # prototype configurations per predicate
+                      few_shot_k:int=8,                # training banners per predicate of the few-shot prompts
+                      probe:ProbeConfig=ProbeConfig(), # the probes
+                      seeds=(0, 1, 2),                 # probe seeds
+                      prototype_seed:int=0,            # the prototypes' seed
+                     ) -> dict:                        # `{model: {metric: value}}`
+    "Zero-shot, probe, retrieval and hard-negative metrics of `pm` and the baselines on `scenes`."
+    ss, root = scenes['spatialsense_annotations'], scenes['spatialsense'] / 'images'
+    tr, te = load_spatialsense(ss, root, 'train'), load_spatialsense(ss, root, 'test')
+    unrel, _ = load_unrel(scenes['unrel'])
+    protos = predicate_prototypes(n_prototypes, seed=prototype_seed)
+    prompt = prompt_embeddings(pm, protos)
+    csip = recognition_report(pm, prompt, tr, te, probe=probe, seeds=seeds)
+    details = csip.pop('details')
+    arrays = lambda ps: (pm.encode_pairs(ps), *pair_arrays(ps, GEOMETRIC_PREDICATES))   # features kept: no new pass
+    etr, ete = arrays(geometric_pairs(tr)), arrays(geometric_pairs(te))
+    others = {f'{few_shot_k}-shot': few_shot_embeddings(pm, tr, few_shot_k),
+              'box prompts': prompt_embeddings(pm, predicate_prototypes(n_prototypes, seed=prototype_seed, boxes=True)),
+              'image class-mean': image_class_means(pm, tr)}
+    for name, C in others.items():
+        r = zero_shot_recognition(etr, ete, C)
+        csip.update({k.replace('zero-shot', name): v for k, v in r.items() if k.startswith('zero-shot')})
+    gte = [p for p in geometric_pairs(te) if p.label]
+    csip.update(retrieval_report(pm, protos, unrel, [p.predicate.split('|') for p in unrel], name=' (UnRel)'))
+    csip.update(retrieval_report(pm, protos, gte, [p.predicate for p in gte], name=' (SpatialSense test)'))
+    csip['hard-negative accuracy'] = hard_negative_accuracy(zero_shot_set_scores(pm, prompt, hard_negatives),
+                                                            hard_negatives)['hard-negative accuracy']
+    csip['hard-negative accuracy (probe)'] = hard_negative_accuracy(
+        probe_set_scores(pm.features, tr, hard_negatives, probe=probe), hard_negatives)['hard-negative accuracy']
+    out = {'C-SIP': csip}
+    feats = {name: (lambda ps, b=b, s=s, m=m: pair_features(b, ps, s, m))
+             for name, (b, s, m) in (baselines or {}).items()}
+    feats['force banner (reference)'] = lambda ps: pair_banners(ps, pm.cache).reshape(len(ps), -1)
+    for name, f in feats.items():
+        out[name] = hard_negative_accuracy(probe_set_scores(f, tr, hard_negatives, probe=probe), hard_negatives)
+    out['chance'] = {'hard-negative accuracy': 1 / len(hard_negatives[0].pairs)}
+    out['C-SIP']['details'] = dict(details, class_similarity=(prompt @ prompt.T).tolist())
+    return out

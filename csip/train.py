@@ -17,61 +17,19 @@ from fastcore.script import call_parse, store_true
 from .encoders import EncoderConfig, build_model, check_encoder_config, CSIPModel
 from .forces import BannerConfig, force_banners
 from .utils import atomic_write, script_errors, dist_env, flat_fields, script_config, SET_FLAG, data_specs
+from .data import PairImageDataset
+from .cache import open_caches
+from .checkpoints import (TrainConfig, config_diff, save_checkpoint, rng_state, set_rng_state, load_checkpoint,
+                              model_from_state)
 
 # %% auto #0
-__all__ = ['CSIP_OBJECTIVE', 'DATASETS', 'TrainConfig', 'config_diff', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches',
-           'gather_with_grad', 'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed',
-           'autocast_context', 'open_clip_decays', 'build_optimizer', 'lr_factor', 'build_scheduler',
-           'check_training_setup', 'save_checkpoint', 'rng_state', 'set_rng_state', 'load_checkpoint',
-           'convert_checkpoint', 'model_from_state', 'trained_state', 'load_trained_model', 'MetricsLog',
+__all__ = ['CSIP_OBJECTIVE', 'DATASETS', 'SyntheticPairs', 'GlobalBatchSampler', 'DeviceBatches', 'gather_with_grad',
+           'contrastive_loss', 'retrieval_accuracy', 'DistInfo', 'setup_distributed', 'autocast_context',
+           'open_clip_decays', 'build_optimizer', 'lr_factor', 'build_scheduler', 'check_training_setup', 'MetricsLog',
            'read_metrics', 'forward_loss', 'Objective', 'clamp_logit_scale', 'Run', 'prepare_model', 'prepare_run',
            'resume_checkpoint', 'restore', 'run_state', 'RunLog', 'train_step', 'do_train', 'fit', 'train_csip',
            'cache_dataset', 'make_dataset', 'csip_train', 'evaluate_batches', 'SemanticModel', 'LoaderShuffleSampler',
            'semantic_objective', 'train_semantic', 'load_semantic_model']
-
-# %% ../nbs/04_train.ipynb #3ed4bf8c
-@dataclass(frozen=True)
-class TrainConfig:
-    "Everything that decides a C-SIP training run; saved in every checkpoint."
-    encoder: EncoderConfig = EncoderConfig()  # the model (`csip.encoders`)
-    banner: BannerConfig = BannerConfig()     # how the training banners were made (`csip.forces`); checked on the data
-    batch_size: int = 256            # global batch (all processes together), pairs
-    epochs: int = 10                 # passes over the dataset
-    max_steps: int | None = None     # stop earlier than epochs * steps_per_epoch; None: all epochs
-    lr: float = 2e-3                 # AdamW's base learning rate (the authors')
-    weight_decay: float = 0.01       # AdamW's decoupled weight decay (matrices and kernels only, `open_clip_decays`)
-    betas: tuple = (0.9, 0.999)      # AdamW's decay rates of the two moment estimates
-    eps: float = 1e-8                # AdamW's term added to the denominator
-    label_smoothing: float = 0.3     # of both cross-entropies (the authors')
-    schedule: str = 'cosine'         # 'cosine' (after warm-up) or 'constant'
-    warmup_steps: int = 100          # steps of linear warm-up to `lr`
-    grad_clip: float | None = None   # largest global gradient norm; None: no clipping
-    precision: str = 'bf16'          # 'bf16', 'fp16' (GradScaler) or 'fp32'; CPU always runs fp32
-    channels_last: bool = True       # channels-last memory layout of the images (CUDA only)
-    compile: bool = False            # torch.compile the model
-    sync_bn: bool = True             # SyncBatchNorm when several CUDA processes
-    seed: int = 0                    # model initialisation and data order
-    shuffle: bool = True             # a new order each epoch; False: the dataset's order
-    hflip: float = 0.0               # probability of mirroring a pair at an epoch (image, masks and banner together)
-    checkpoint_every: int = 500      # steps between checkpoints (and one at the end)
-    log_every: int = 10              # steps between host syncs for metrics
-    def asdict(self):
-        "Plain nested dicts (JSON and `torch.load(weights_only=True)` friendly)."
-        d = asdict(self); d['banner'] = self.banner.asdict(); return d
-    @classmethod
-    def from_dict(cls, d:dict):  # as `asdict` gives it (or its JSON)
-        "The `TrainConfig` of `d`."
-        d = dict(d)
-        d['encoder'] = EncoderConfig.from_dict(d['encoder']); d['banner'] = BannerConfig.from_dict(d['banner'])
-        d['betas'] = tuple(d['betas'])
-        return cls(**d)
-
-def config_diff(a:TrainConfig,  # e.g. the checkpoint's configuration
-                b:TrainConfig,  # e.g. this run's
-               ) -> dict:       # `{dotted.field: (value in a, value in b)}`
-    "The fields (dotted for nested configs) whose values differ."
-    fa, fb = flat_fields(a), flat_fields(b)
-    return {k: (v, fb.get(k)) for k, v in fa.items() if v != fb.get(k)}
 
 # %% ../nbs/04_train.ipynb #f7c72907
 class SyntheticPairs(torch.utils.data.Dataset):
@@ -299,104 +257,6 @@ def check_training_setup(config:TrainConfig,  # the run
                          f"the encoder expects {(e.in_chans, e.image_size, e.image_size)}")
     if tuple(b.shape) != (e.n_r, e.n_dirs):
         raise ValueError(f"dataset banners are {tuple(b.shape)}, the encoder expects {(e.n_r, e.n_dirs)}")
-
-# %% ../nbs/04_train.ipynb #0b63fbd1
-def save_checkpoint(path,         # the checkpoint file to (over)write
-                    state:dict):  # tensors, numbers, strings, lists, dicts only (what a safe load rebuilds)
-    "Write `state` with `torch.save` to `path` atomically (`csip.utils.atomic_write`)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: torch.save(state, f))
-
-def _plain_rng(python, numpy, torch_cpu, cuda) -> dict:
-    "RNG states as `random.getstate()`, `np.random.get_state()` give them -> tensors, lists, numbers, strings."
-    version, words, gauss = python
-    name, keys, pos, has_gauss, cached = numpy
-    return dict(python=[int(version), [int(w) for w in words], gauss],
-                numpy=dict(bit_generator=str(name), keys=torch.from_numpy(np.asarray(keys, dtype=np.int64)),
-                           pos=int(pos), has_gauss=int(has_gauss), cached_gaussian=float(cached)),
-                torch=torch_cpu, cuda=cuda)
-
-def rng_state() -> dict:
-    "The RNG states of Python, NumPy, torch (CPU and CUDA) as plain types, which `torch.load(weights_only=True)` reads."
-    return _plain_rng(random.getstate(), np.random.get_state(), torch.get_rng_state(),
-                      torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
-
-def set_rng_state(s:dict):  # as `rng_state` gave it
-    "Restore the RNG states saved by `rng_state`."
-    version, words, gauss = s['python']; random.setstate((version, tuple(words), gauss))
-    n = s['numpy']
-    np.random.set_state((n['bit_generator'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'],
-                         n['cached_gaussian']))
-    torch.set_rng_state(s['torch'])
-    if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-
-# %% ../nbs/04_train.ipynb #c0ffee02
-_CONVERT_HINT = "python -c \"import csip.train as t; t.convert_checkpoint('{path}', 'new.pt')\""
-
-def _safe_load(path, map_location='cpu', hint:bool=True):
-    "`torch.load(path, weights_only=True)`; a file the safe unpickler refuses -> `ValueError` naming it and the global."
-    try: return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        wanted = re.search(r"GLOBAL ([\w.]+)|but got <class '([^']+)'>", str(e))
-        wanted = (wanted[1] or wanted[2]) if wanted else 'more than tensors and plain values'
-        how = ("; a checkpoint of an older csip (NumPy RNG arrays) is converted without running code by: "
-               + _CONVERT_HINT.format(path=path)) if hint else ''
-        raise ValueError(f"{path} needs {wanted} to be read, and unpickling a name can run code, so it is refused"
-                         + how) from None
-    except RuntimeError as e: raise ValueError(f"{path} is not a readable torch file: {e}") from None
-
-def load_checkpoint(path,                   # a file written by `save_checkpoint`
-                    map_location='cpu'):    # where the tensors go
-    "Read a checkpoint written by `save_checkpoint`, running no code from it; `FileNotFoundError` naming it if absent."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"checkpoint {path} not found")
-    return _safe_load(path, map_location)
-
-_reconstruct = np.zeros(0).__reduce__()[0]          # what NumPy pickles arrays with; its module is NumPy 1's or 2's
-_NUMPY_ARRAY_GLOBALS = [np.ndarray, np.dtype, type(np.dtype(np.uint32)),
-                        *((_reconstruct, f'{m}.multiarray._reconstruct') for m in ('numpy.core', 'numpy._core'))]
-
-def convert_checkpoint(old,        # a checkpoint of an older csip
-                       new,        # the converted file to write
-                      ) -> Path:
-    "Rewrite a checkpoint of an older csip (NumPy RNG arrays) in today's plain form; reads NumPy arrays, runs no code."
-    old = Path(old)
-    if not old.is_file(): raise FileNotFoundError(f"checkpoint {old} not found")
-    with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS): ck = _safe_load(old, hint=False)
-    r = ck['rng']
-    if isinstance(r['numpy'], tuple): ck['rng'] = _plain_rng(r['python'], r['numpy'], r['torch'], r.get('cuda'))
-    save_checkpoint(new, ck)
-    load_checkpoint(new)      # the result is readable by the safe loader alone
-    return Path(new)
-
-# %% ../nbs/04_train.ipynb #c0ffee03
-def model_from_state(config:TrainConfig,  # the run's configuration (its `encoder` builds the model)
-                     weights:dict,        # the model's state dict
-                     source,              # where `weights` were read, named in errors
-                    ) -> CSIPModel:
-    "The `CSIPModel` of `config` holding `weights` (a state dict read from `source`, named in errors), in eval mode."
-    model = build_model(replace(config.encoder, image_weights=None))   # no init file needed: the weights follow
-    try: model.load_state_dict(weights)
-    except RuntimeError as e: raise ValueError(f"the weights in {source} do not fit its config: {e}") from None
-    model.config = config.encoder
-    return model.eval()
-
-def trained_state(path,  # a checkpoint file or an exported folder
-                 ) -> tuple[TrainConfig, dict]:
-    "`(TrainConfig, weights)` of a training checkpoint or of a folder written by `csip.export.csip_export`."
-    path = Path(path)
-    if path.is_dir():
-        from csip.export import read_exported        # csip.export imports this module
-        return read_exported(path)
-    ck = load_checkpoint(path)
-    return TrainConfig.from_dict(ck['config']), ck['model']
-
-def load_trained_model(path,           # a training checkpoint or a folder written by `csip_export`
-                       device=None,    # where the model goes; None: CPU
-                      ) -> CSIPModel:
-    "The `CSIPModel` of a training checkpoint or of a folder written by `csip.export.csip_export`, in eval mode."
-    config, weights = trained_state(path)
-    return model_from_state(config, weights, path).to(device or 'cpu')
 
 # %% ../nbs/04_train.ipynb #c371b80e
 _CSIP_COLUMNS = ('step', 'epoch', 'loss', 'acc_i2b', 'acc_b2i', 'logit_scale', 'lr', 'images_per_s')
@@ -667,11 +527,9 @@ def cache_dataset(cache_dirs:list,      # banner cache folders (`csip_banners`),
                   config:TrainConfig,   # image size, channels, flips and seed of the run
                   strict:bool=False):   # a bad annotation record is an error, not skipped
     "A `csip.data.PairImageDataset` over the banner caches `cache_dirs` (`csip.cache.open_caches`), as `config` says."
-    from csip.data import PairImageDataset
-    from csip.cache import open_caches
     pairs, banners = open_caches(cache_dirs, strict)
     return PairImageDataset(pairs, banners, size=config.encoder.image_size, hflip=config.hflip, seed=config.seed,
-                            marker='masks' if config.encoder.in_chans == 5 else 'tint')
+                            marker=config.encoder.marker)
 
 def _synthetic(args:list, config:TrainConfig, strict:bool=False):
     e = config.encoder

@@ -19,6 +19,7 @@ from IPython.display import display
 from .forces import force_banner, BannerConfig, DEFAULT_RS
 from .scenes import shape_outline, polygon_mask, SHAPES
 from .utils import cpu_threads
+from .data import open_image, pair_masks, union_box
 from .evaluate.retrieval import l2_normalize
 from fastcore.basics import patch
 
@@ -26,7 +27,8 @@ from fastcore.basics import patch
 __all__ = ['COLOR_A', 'COLOR_B', 'BANNER_CMAP', 'LIVE_RS', 'DIRECTION_WORDS', 'csip_style', 'add_caption', 'figure_axes_labelled',
            'shape_mask', 'banner_direction', 'relation_words', 'describe_banner', 'masks_rgb', 'PairFigure',
            'plot_pair_state', 'ForceBannerExplorer', 'pair_image', 'pair_label', 'plot_pair', 'DatasetBrowser',
-           'rank_gallery', 'plot_retrieval', 'RetrievalBrowser', 'random_configurations', 'PairSearch']
+           'rank_gallery', 'plot_retrieval', 'RetrievalBrowser', 'random_configurations', 'PairSearch',
+           'pair_thumbnail', 'pair_search']
 
 # %% ../nbs/08_widgets.ipynb #5eeb4979
 COLOR_A, COLOR_B = '#d62728', '#1f63d6'  # A (argument) red, B (referent) blue, everywhere
@@ -296,7 +298,6 @@ def static_figure(self:ForceBannerExplorer,
 def pair_image(pair,            # a `csip.data.Pair`
               ) -> np.ndarray: # (height, width, 3) RGB uint8
     "A pair's image as stored (`csip.data.open_image`); grey if the file is missing."
-    from csip.data import open_image
     try:
         with open_image(pair.image_path) as im: return np.asarray(im.convert('RGB'))
     except FileNotFoundError: return np.full((pair.height, pair.width, 3), 200, np.uint8)
@@ -315,7 +316,6 @@ def plot_pair(pair,                               # a `csip.data.Pair`
               caption:str|None=None,              # text under the figure
              ):                                   # a pyplot figure
     "Static figure of one `Pair`: image with both masks outlined, banner, dataset label and banner words."
-    from csip.data import pair_masks
     A, B = pair_masks(pair)
     if banner is None: banner = force_banner(A, B, **config.asdict())
     banner = np.asarray(banner)
@@ -364,7 +364,6 @@ class DatasetBrowser:
               ) -> np.ndarray:   # (n_r, n_dirs)
         "The banner of pair `i`: given, or computed."
         if self.banners is None:
-            from csip.data import pair_masks
             return force_banner(*pair_masks(self.pairs[i]), **self.config.asdict())
         return np.asarray(self.banners(self.pairs[i]) if callable(self.banners) else self.banners[i])
 
@@ -520,3 +519,21 @@ class PairSearch:
             draw.text((j * (t + 6), t + 2), f'#{j + 1} cos {s:.2f}', fill='black')
             if self.labels is not None: draw.text((j * (t + 6), t + 15), str(self.labels[i])[:16], fill='dimgray')
         buf = io.BytesIO(); out.save(buf, 'png', compress_level=1); return buf.getvalue()
+
+# %% ../nbs/08_widgets.ipynb #a52a5b28
+def pair_thumbnail(pair:Pair,          # the pair shown
+                   margin:float=0.15,  # around the union box, a fraction of its longer side
+                  ) -> np.ndarray:     # (h, w, 3) uint8 RGB
+    "A crop of a pair's image around its union box, A tinted red, B blue (`masks_rgb`)."
+    x0, y0, x1, y1 = union_box(pair.subject.bbox, pair.object.bbox, pair.width, pair.height)
+    m = int(margin * max(x1 - x0, y1 - y0))
+    x0, y0, x1, y1 = max(x0 - m, 0), max(y0 - m, 0), min(x1 + m, pair.width), min(y1 + m, pair.height)
+    return (masks_rgb(*pair_masks(pair), pair_image(pair))[y0:y1, x0:x1] * 255).astype(np.uint8)
+
+def pair_search(pm,              # the checkpoint's `csip.evaluate.zero_shot.PromptModel`
+                gallery_pairs,   # the pairs searched
+                k:int=5,         # nearest pairs shown
+               ):                # a `PairSearch`
+    "Find pairs like this: a drawn configuration -> its `k` nearest gallery pairs."
+    return PairSearch(pm.encode_masks, pm.encode_pairs(gallery_pairs), [pair_thumbnail(p) for p in gallery_pairs], k,
+                      labels=[(p.predicate or '').split('|')[0] for p in gallery_pairs])

@@ -13,28 +13,29 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, store_true
-from ..forces import force_banners
-from ..data import (PairImageDataset, load_spatialsense, load_spatialsense_plus, load_unrel, load_gqa,
-                       SPATIALSENSE_PREDICATES)
+from ..data import load_spatialsense, load_spatialsense_plus, load_unrel, load_gqa, SPATIALSENSE_PREDICATES
 from ..utils import read_json, write_json, atomic_write, script_errors, on_command_line, script_config, SET_FLAG
-from ..cache import CacheConfig, banner_masks
-from ..encoders import EncoderConfig, image_encoder_builder, build_model, _timm
-from ..train import load_trained_model
-from .relations import (extract_features, pair_arrays, relation_recognition, train_probe, predict_logits,
-                                     ProbeConfig)
+from ..cache import CacheConfig
+from ..encoders import EncoderConfig, ModelSpec, parse_model_spec, frozen_backbone, build_model
+from ..checkpoints import load_trained_model
+from ..configurations import predicate_prototypes, load_hard_negatives
+from .relations import pair_arrays, relation_recognition, train_probe, predict_logits, ProbeConfig
 from .retrieval import retrieval_ndcg, unrel_map
 from .vqa import vqa_benchmark, yes_no_questions, VQAConfig
 from .vsr import (load_vsr, vsr_evaluation, vsr_report, vsr_dataset_line, openclip_zero_shot,
+                               vsr_zero_shot, vsr_class_embeddings,
                                VSR_METRICS, VSR_SPLIT_KINDS)
+from .features import pair_key, pair_features, pair_banners
+from .zero_shot import (PromptModel, prompt_embeddings, recognition_report, hard_negative_accuracy,
+                                     zero_shot_set_scores, probe_set_scores)
 
 # %% auto #0
 __all__ = ['METRICS', 'ZERO_SHOT_METRICS', 'GQA_FOLDERS', 'SuiteConfig', 'gqa_files', 'subset_questions', 'load_datasets',
            'Candidate', 'file_digest', 'random_candidate', 'banner_candidate', 'backbone_candidate', 'model_candidate',
-           'parse_models', 'pair_features', 'banners_of_pairs', 'pair_banners', 'cached_features', 'candidate_features',
-           'evaluate_features', 'prompt_model', 'zero_shot_metrics', 'hard_negative_metrics', 'evaluate_candidate',
-           'merge_seeds', 'mean_std', 'metric_names', 'results_table', 'zero_shot_table', 'dataset_lines',
-           'per_predicate_table', 'evaluation_report', 'sets_digest', 'cached_evaluation', 'results_json',
-           'evaluate_models', 'csip_evaluate']
+           'parse_models', 'cached_features', 'candidate_features', 'evaluate_features', 'prompt_model',
+           'zero_shot_metrics', 'hard_negative_metrics', 'vsr_zero_shot_metrics', 'evaluate_candidate', 'merge_seeds',
+           'mean_std', 'metric_names', 'results_table', 'zero_shot_table', 'dataset_lines', 'per_predicate_table',
+           'evaluation_report', 'sets_digest', 'cached_evaluation', 'results_json', 'evaluate_models', 'csip_evaluate']
 
 # %% ../../nbs/07b_evaluate.ipynb #d9254653
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class SuiteConfig:
     cache: CacheConfig = CacheConfig()   # force banners of the evaluation pairs: relevance and the `banners` row
     seeds: tuple = (0, 1, 2)             # probe and VQA-head seeds, for each model
     prompt_prototypes: int = 128         # prototype configurations per predicate in a checkpoint's zero-shot prompts
-    hard_negatives: str | None = None    # folder of minimal-variant sets (ImageCoDe format, csip.prompts); None: none
+    hard_negatives: str | None = None    # minimal-variant sets (ImageCoDe format, csip.configurations); None: none
     def asdict(self): return dict(probe=self.probe.asdict(), vqa=self.vqa.asdict(), cache=self.cache.asdict(),
                                   seeds=list(self.seeds), prompt_prototypes=self.prompt_prototypes,
                                   hard_negatives=self.hard_negatives and str(self.hard_negatives))
@@ -94,7 +95,7 @@ def subset_questions(questions,      # GQA questions (`csip.data.load_gqa`)
     ids = {q.pair_id for q in qs}
     return qs, [p for p in pairs if p.pair_id in ids]
 
-# %% ../../nbs/07b_evaluate.ipynb #65961d9c
+# %% ../../nbs/07b_evaluate.ipynb #2108050c
 def _spatialsense_plus(sets:dict, info:dict, file, spatialsense, strict:bool):
     "SpatialSense+'s relabelled pairs as `ss_train`/`ss_test`: images from SpatialSense's root, or beside `file`."
     images = Path(spatialsense or Path(file).parent) / 'images'
@@ -117,7 +118,7 @@ def load_datasets(spatialsense=None,         # SpatialSense root: annotations.js
                   max_questions:int|None=None, # GQA: at most this many yes/no questions per split (`subset_questions`)
                   seed:int=0,                # the question subset's seed
                   strict:bool=False,         # a bad record is an error instead of skipped and listed
-                  hard_negatives=None,       # folder of minimal-variant sets (`csip.prompts.load_hard_negatives`)
+                  hard_negatives=None,       # folder of minimal-variant sets (`csip.configurations`)
                   vsr=None,                  # VSR root: images/, splits/, annotations/instances_{train,val}2017.json
                   vsr_split:str='random',    # VSR's 'random' or 'zeroshot' split
                   spatialsense_plus=None,    # SpatialSense+'s annotation file, read with SpatialSense's images
@@ -148,7 +149,6 @@ def load_datasets(spatialsense=None,         # SpatialSense root: annotations.js
                            max_questions=max_questions, subset_seed=seed if max_questions else None, skipped=skipped,
                            files={k: {s: str(p) for s, p in v.items()} for k, v in files.items() if k != 'images'})
     if hard_negatives:
-        from csip.prompts import load_hard_negatives   # csip.prompts imports this module: imported when used
         sets['hard_negatives'] = load_hard_negatives(hard_negatives, strict=strict)
         if not sets['hard_negatives']: raise ValueError(f"hard negatives: no valid set in {hard_negatives}")
         info['hard_negatives'] = _hard_negative_set_info(hard_negatives, sets['hard_negatives'])
@@ -176,11 +176,6 @@ def file_digest(path, # a file or a folder
                 for block in iter(lambda: fh.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
-def _weights(path, spec) -> str | None:
-    if not path: return None
-    if not Path(path).is_file(): raise FileNotFoundError(f"model {spec!r}: weights file {path} not found")
-    return str(path)
-
 # %% ../../nbs/07b_evaluate.ipynb #c48dc6de
 def random_candidate(encoder:EncoderConfig,   # the csip encoders whose image tower is taken
                      seed:int=0,              # `torch.manual_seed` before building it
@@ -205,47 +200,28 @@ def backbone_candidate(spec:str,          # its name (`checkpoint:<path>` gets t
     "A backbone already in memory."
     return Candidate(spec, marker, image_size, lambda: backbone.eval(), dict(digest=weights and file_digest(weights)))
 
-def _frozen(kind, name, weights, spec, image_size) -> Candidate:
+def _frozen(spec:ModelSpec, image_size) -> Candidate:
     "torchvision / timm / open_clip backbones: 3 channels, the pair shown with the tint marker."
-    if kind == 'torchvision' and name not in ('resnet18', 'resnet50'):
-        raise ValueError(f"model {spec!r}: torchvision backbones are resnet18 or resnet50, not {name!r}")
-    if kind == 'timm':
-        import timm
-        if not timm.is_model(name): raise ValueError(f"model {spec!r}: {name!r} is not a timm model")
-    if kind == 'openclip':
-        import open_clip
-        if name not in open_clip.list_models(): raise ValueError(f"model {spec!r}: {name!r} is not an open_clip model")
-    enc = EncoderConfig(image_encoder=f'openclip:{name}' if kind == 'openclip' else name, in_chans=3,
-                        image_size=image_size, image_weights=weights)
-    build = _timm(name) if kind == 'timm' else image_encoder_builder(enc.image_encoder)
+    enc, build = frozen_backbone(spec, image_size)
     def load(): torch.manual_seed(0); return build(enc).eval()   # without a weights file: the seed-0 random init
-    key = dict(encoder=enc.asdict(), digest=weights and file_digest(weights))
-    return Candidate(spec, 'tint', image_size, load, key)
+    key = dict(encoder=enc.asdict(), digest=spec.weights and file_digest(spec.weights))
+    return Candidate(spec.text, enc.marker, image_size, load, key)
 
 # %% ../../nbs/07b_evaluate.ipynb #c04e96e1
 def model_candidate(spec:str,            # `checkpoint:`, `torchvision:`, `timm:`, `openclip:`, `random:` or `banners`
                     image_size:int=224,  # input side of the models that do not carry one, pixels
                    ) -> Candidate:
-    "The `Candidate` of a model spec; a missing file is an error here, before any work."
-    kind, _, rest = spec.partition(':')
-    if spec == 'banners': return banner_candidate()
-    if kind == 'checkpoint':
-        path = _need(rest, f'model {spec!r}: checkpoint') if rest else None
-        if path is None: raise ValueError(f"model {spec!r}: give the checkpoint's path, checkpoint:<path>")
-        model = load_trained_model(path)
+    "The `Candidate` of a model spec (`parse_model_spec`); a missing file is an error here, before any work."
+    s = parse_model_spec(spec)
+    if s.kind == 'banners': return banner_candidate()
+    if s.kind == 'checkpoint':
+        model = load_trained_model(s.name)
         enc = model.config
-        return Candidate(spec, 'masks' if enc.in_chans == 5 else 'tint', enc.image_size,
-                         lambda: model.image_encoder.eval(), dict(digest=file_digest(path)))
-    if kind == 'random':
-        if not rest: raise ValueError(f"model {spec!r}: name a csip image encoder, random:<name>")
-        image_encoder_builder(rest)
-        return random_candidate(EncoderConfig(image_encoder=rest, image_size=image_size), 0, 'masks', spec)
-    if kind in ('torchvision', 'timm', 'openclip'):
-        name, _, weights = rest.partition(':')
-        if not name: raise ValueError(f"model {spec!r}: name the backbone, {kind}:<name>[:<weights file>]")
-        return _frozen(kind, name, _weights(weights, spec), spec, image_size)
-    raise ValueError(f"model {spec!r}: unknown kind {kind!r}; "
-                     "known: checkpoint:, torchvision:, timm:, openclip:, random:, banners")
+        return Candidate(spec, enc.marker, enc.image_size, lambda: model.image_encoder.eval(),
+                         dict(digest=file_digest(s.name)))
+    if s.kind == 'random':
+        return random_candidate(EncoderConfig(image_encoder=s.name, image_size=image_size), 0, 'masks', spec)
+    return _frozen(s, image_size)
 
 def parse_models(text:str, # `NAME=SPEC[,NAME=SPEC...]`, as `--models` takes it
                 ) -> dict: # `{NAME: SPEC}`, in the order given
@@ -260,59 +236,6 @@ def parse_models(text:str, # `NAME=SPEC[,NAME=SPEC...]`, as `--models` takes it
     if not out: raise ValueError("--models: no model given (NAME=SPEC[,NAME=SPEC...])")
     return out
 
-# %% ../../nbs/07b_evaluate.ipynb #4b972386
-def _pair_key(p): return (p.image_path, tuple(p.subject.bbox), tuple(p.object.bbox))
-
-def _once_per_pair(fn, pairs):
-    "`fn(unique pairs)` -> rows for every pair of `pairs`, computed once per distinct (image, A box, B box)."
-    keys = [_pair_key(p) for p in pairs]
-    first = {}
-    for i, k in enumerate(keys): first.setdefault(k, i)
-    out = fn([pairs[i] for i in first.values()])
-    row = {k: j for j, k in enumerate(first)}
-    return out[[row[k] for k in keys]]
-
-class _NoBanners:
-    "A banner source of zeros, for datasets read only for their images."
-    def __init__(self, n): self.n = n
-    def __len__(self): return self.n
-    def __getitem__(self, i): return np.zeros((1, 1), np.float32)
-
-class _ProgressLoader(torch.utils.data.DataLoader):
-    "A `DataLoader` that shows a progress bar while it is iterated."
-    def __init__(self, *args, desc:str='features', **kwargs): super().__init__(*args, **kwargs); self.desc = desc
-    def __iter__(self): return iter(tqdm(super().__iter__(), total=len(self), desc=self.desc, unit='batch'))
-
-def pair_features(backbone,               # the frozen image backbone (`nn.Module`)
-                  pairs,                  # `csip.data.Pair`s
-                  image_size,             # side of the square input crops, pixels
-                  marker='masks',         # how the input tells A from B (csip.data MARKERS)
-                  workers=0,              # data-loading processes
-                  device=None,            # torch device; None: CPU
-                  batch_size:int=128,     # images per batch
-                  desc:str='features',    # the progress bar's label
-                 ) -> np.ndarray:         # (N, feature_dim) float32
-    "Backbone features of `pairs`, computed once per distinct (image, A box, B box)."
-    def run(unique):
-        data = PairImageDataset(unique, _NoBanners(len(unique)), size=image_size, marker=marker)
-        loader = _ProgressLoader(data, batch_size=batch_size, shuffle=False, num_workers=workers, desc=desc)
-        return extract_features(backbone.to(device or 'cpu'), loader, device=device)
-    return _once_per_pair(run, pairs)
-
-# %% ../../nbs/07b_evaluate.ipynb #dd25587e
-def banners_of_pairs(pairs,                         # `csip.data.Pair`s
-                     cache:CacheConfig=CacheConfig(), # the banner configuration, grid side and mask policy
-                    ) -> np.ndarray:                # (N, n_r, n_dirs) float32
-    "Force banners, one per pair, with a banner cache's configuration and mask policy."
-    masks = [banner_masks(p, cache.max_side) for p in pairs]
-    return np.asarray(force_banners([a for a, _ in masks], [b for _, b in masks], **cache.banner.asdict()), np.float32)
-
-def pair_banners(pairs,                           # `csip.data.Pair`s
-                 cache:CacheConfig=CacheConfig(), # the banner configuration, grid side and mask policy
-                ) -> np.ndarray:                  # (N, n_r, n_dirs) float32
-    "`banners_of_pairs`, computed once per distinct (image, A box, B box): the evaluation sets' objects are boxes."
-    return _once_per_pair(lambda unique: banners_of_pairs(unique, cache), pairs)
-
 # %% ../../nbs/07b_evaluate.ipynb #9f3647a4
 def cached_features(folder,          # where `<name>.npy` and `<name>.json` go
                     name:str,        # the set's name
@@ -322,7 +245,7 @@ def cached_features(folder,          # where `<name>.npy` and `<name>.json` go
                    ) -> np.ndarray:  # (N, ...) float32
     "`compute(pairs)`, saved in `folder` with its key, read back while the key (model, set name, pairs) is the same."
     folder = Path(folder)
-    digest = hashlib.sha256(repr([_pair_key(p) for p in pairs]).encode()).hexdigest()
+    digest = hashlib.sha256(repr([pair_key(p) for p in pairs]).encode()).hexdigest()
     key = json.loads(json.dumps({**key, 'set': name, 'pairs': len(pairs), 'pairs_sha256': digest}))
     npy, meta = folder / f'{name}.npy', folder / f'{name}.json'
     if npy.exists() and meta.exists() and read_json(meta) == key: return np.load(npy)
@@ -402,11 +325,10 @@ def evaluate_features(features_of,        # `(set name, pairs) -> (N, ...)` feat
 # %% ../../nbs/07b_evaluate.ipynb #6df77938
 def prompt_model(c:Candidate,        # a model to evaluate
                  cache:CacheConfig,  # the suite's banner cache: its grid side `max_side` is the prompts' too
-                ):                   # a `csip.prompts.PromptModel`, or None
+                ) -> PromptModel | None: # None: not a checkpoint
     "The prompt model of a `checkpoint:` candidate (its banner tower and image head, its banner configuration)."
     kind, _, path = c.spec.partition(':')
     if kind != 'checkpoint': return None
-    from csip.prompts import PromptModel
     return PromptModel.from_checkpoint(path, max_side=cache.max_side)
 
 def _set_pairs(sets, name):
@@ -421,14 +343,13 @@ def _features_by_pair(features_of, sets, names) -> Callable:
         rows.update(zip(map(id, pairs), np.asarray(features_of(name, pairs)).reshape(len(pairs), -1)))
     return lambda pairs: np.stack([rows[id(p)] for p in pairs])
 
-def zero_shot_metrics(pm,                   # the checkpoint's `csip.prompts.PromptModel`
+def zero_shot_metrics(pm,                   # the checkpoint's `PromptModel`
                       prompt,               # (7, D) class embeddings of the geometric predicates
                       features_of,          # `(set name, pairs) -> features` of the checkpoint's backbone
                       sets:dict,            # `load_datasets`' sets, with SpatialSense
                       cfg:SuiteConfig,      # the probe beside the zero-shot numbers and its seeds
                      ) -> dict:             # `dict(metrics={name: [values]}, details=...)`
     "Zero-shot recognition and verification from the prompts, beside the probe on the same pairs."
-    from csip.prompts import recognition_report
     rep = recognition_report(pm, prompt, sets['ss_train'], sets['ss_test'], probe=cfg.probe, seeds=tuple(cfg.seeds),
                              features_of=_features_by_pair(features_of, sets, ('ss_train', 'ss_test')))
     details = rep.pop('details'); pr = details['probe']
@@ -446,7 +367,6 @@ def hard_negative_metrics(features_of,      # `(set name, pairs) -> features` of
                           prompt=None,      # (7, D) its class embeddings
                          ) -> dict:         # `dict(metrics={name: [values]}, details={kind: [per-predicate]})`
     "Hard-negative accuracy: zero-shot from the prompts (checkpoints), and through the predicate probe (every model)."
-    from csip.prompts import hard_negative_accuracy, zero_shot_set_scores, probe_set_scores
     hn, runs = sets['hard_negatives'], {}
     f = _features_by_pair(features_of, sets, [s for s in ('hard_negatives', 'ss_train') if s in sets])
     if pm is not None:
@@ -457,6 +377,22 @@ def hard_negative_metrics(features_of,      # `(set name, pairs) -> features` of
     return dict(metrics={f'hard-negative accuracy ({k})': [a['hard-negative accuracy'] for a in v]
                          for k, v in runs.items()}, details=runs)
 
+# %% ../../nbs/07b_evaluate.ipynb #8b7a98e2
+def vsr_zero_shot_metrics(c:Candidate,       # the model
+                          pm,                # its `PromptModel` when it is a checkpoint, else None
+                          features_of,       # its `(set name, pairs) -> features` (`candidate_features`)
+                          vsr:dict,          # `{split: [VSRRecord]}` (`load_datasets`' `vsr`)
+                          cfg:SuiteConfig,   # the prompts' size (`prompt_prototypes`)
+                         ) -> dict:          # `dict(metrics={name: [value]}, details={'zero_shot'|'image_text': ...})`
+    "The VSR zero-shot answers a model allows: the banner tower's (checkpoints), image-caption cosine (open_clip)."
+    out, spec = {}, parse_model_spec(c.spec) if c.spec.startswith('openclip:') else None
+    if pm is not None:
+        out['zero_shot'] = vsr_zero_shot(pm, vsr_class_embeddings(pm, cfg.prompt_prototypes), features_of, vsr)
+    if spec is not None:
+        out['image_text'] = openclip_zero_shot(spec.name, spec.weights, vsr)
+    return dict(metrics={k: v for e in out.values() for k, v in e['metrics'].items()},
+                details={k: e['details'] for k, e in out.items()})
+
 # %% ../../nbs/07b_evaluate.ipynb #873f0450
 def evaluate_candidate(c:Candidate,       # the model
                        features_of,       # its `(set name, pairs) -> features` (`candidate_features`)
@@ -466,14 +402,16 @@ def evaluate_candidate(c:Candidate,       # the model
                        prototypes=None,   # () -> `predicate_prototypes` (computed once, shared by the checkpoints)
                       ) -> dict:          # `evaluate_features`' result with the zero-shot and hard-negative metrics
     "Every evaluation of one backbone: `evaluate_features`, then the zero-shot and hard-negative metrics it allows."
-    from csip.prompts import prompt_embeddings, predicate_prototypes
     r, extra = evaluate_features(features_of, sets, ubanners, cfg), {}
-    pm = prompt_model(c, cfg.cache) if {'ss_train', 'hard_negatives'} & set(sets) else None
+    pm = prompt_model(c, cfg.cache) if {'ss_train', 'hard_negatives', 'vsr'} & set(sets) else None
     prototypes = prototypes or (lambda: predicate_prototypes(cfg.prompt_prototypes))
     prompt = None if pm is None else prompt_embeddings(pm, prototypes())
     if pm is not None and 'ss_train' in sets: extra['zero_shot'] = zero_shot_metrics(pm, prompt, features_of, sets, cfg)
     if 'hard_negatives' in sets: extra['hard_negatives'] = hard_negative_metrics(features_of, sets, cfg, pm, prompt)
     for name, e in extra.items(): r['metrics'].update(e['metrics']); r['details'][0][name] = e['details']
+    if 'vsr' in sets:
+        v = vsr_zero_shot_metrics(c, pm, features_of, sets['vsr'], cfg)
+        r['metrics'].update(v['metrics']); r['details'][0]['vsr'].update(v['details'])
     return r
 
 def merge_seeds(runs:list, # `evaluate_features` results of one model's backbones (seeds)
@@ -695,7 +633,6 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
     results, digest = {}, sets_digest(sets)
     @functools.cache
     def prototypes():   # the zero-shot prompts' configurations: made once, for every checkpoint
-        from csip.prompts import predicate_prototypes
         return predicate_prototypes(cfg.prompt_prototypes)
     for name, runs in candidates.items():
         print(f'evaluating {name} ({runs[0].spec})')
@@ -725,7 +662,7 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
                   vsr:str=None,              # VSR root: images/, splits/{random,zeroshot}/, annotations/ (COCO)
                   vsr_split:str='random',    # VSR's split: 'random' or 'zeroshot'
                   spatialsense_plus:str=None,# SpatialSense+'s annots_spatialsenseplus.json (SpatialSense's images)
-                  hard_negatives:str=SuiteConfig.hard_negatives, # folder of minimal-variant sets (csip.prompts)
+                  hard_negatives:str=SuiteConfig.hard_negatives, # folder of minimal-variant sets (csip.configurations)
                   max_questions:int=None,    # a seeded subset of at most this many yes/no questions per GQA split
                   image_size:int=224,        # input size of the models that do not carry one
                   seeds:int=len(SuiteConfig.seeds), # probe and VQA-head seeds 0, 1, ...

@@ -4,24 +4,27 @@
 
 # %% ../../nbs/07a_eval_vsr.ipynb #4d23c1fe
 from __future__ import annotations
-import json, math, re
+import functools, json, math, re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ..data import Pair, RecordError, Records, Skips, coco_objects, open_image
+from ..data import Pair, RecordError, Records, Skips, coco_objects, open_image, pair_from_masks
+from ..configurations import predicate_prototypes, random_configuration
 from .relations import over_seeds
 from .vqa import VQAConfig, train_vqa, predict_yes, resolve_question_encoder, question_features
+from .zero_shot import PromptModel, class_embeddings
 
 # %% auto #0
 __all__ = ['VSR_META_CATEGORIES', 'RELATION_GROUPS', 'VSR_SPLITS', 'VSR_SPLIT_KINDS', 'COCO_INSTANCE_FILES', 'VSR_FIELDS',
            'RESOLUTION', 'VSR_PUBLISHED', 'ZERO_SHOT_CLASSES', 'ZERO_SHOT_RELATIONS', 'FAR_RATIO', 'VSR_METRICS',
            'meta_category', 'relation_group', 'vsr_files', 'parse_vsr_line', 'caption_objects', 'resolve_objects',
            'VSRRecord', 'load_vsr', 'fit_threshold', 'verdict_metrics', 'threshold_metrics', 'vsr_probe', 'vsr_arrays',
-           'vsr_evaluation', 'clip_caption_scores', 'openclip_zero_shot', 'published_table', 'drawn_classes',
-           'zero_shot_verdicts', 'vsr_dataset_line', 'vsr_report']
+           'vsr_evaluation', 'clip_caption_scores', 'openclip_zero_shot', 'published_table', 'far_apart',
+           'drawn_classes', 'zero_shot_verdicts', 'vsr_dataset_line', 'vsr_report', 'touching_and_far',
+           'vsr_class_embeddings', 'vsr_zero_shot']
 
 # %% ../../nbs/07a_eval_vsr.ipynb #5e2edf43
 VSR_META_CATEGORIES = {   # cambridgeltl/visual-spatial-reasoning, analysis_scripts/rel_meta_category_dict.txt
@@ -327,17 +330,20 @@ ZERO_SHOT_CLASSES = {   # drawn class -> the VSR relations it answers
 ZERO_SHOT_RELATIONS = {r: c for c, rs in ZERO_SHOT_CLASSES.items() for r in rs}
 FAR_RATIO = 1.25   # 'far away from': centres further apart than this times the sum of the two shapes' extents
 
+def far_apart(c:dict, # a configuration dict (`csip.configurations.random_configuration`)
+             ) -> bool:
+    "Whether `c` draws two shapes 'far away from' each other: apart, centres over `FAR_RATIO` times their extents."
+    return c['mode'] == 'apart' and math.dist(c['a_xy'], c['b_xy']) > FAR_RATIO * (c['a'].extent + c['b'].extent)
+
 def drawn_classes(prototypes:dict,   # `{SpatialSense predicate: [configuration dicts]}` (`predicate_prototypes`)
                   configurations,    # more configuration dicts with their `mode` (`random_configuration`)
                   n:int|None=None,   # at most this many per class; None: all
                  ) -> dict:          # `{drawn class: [(A mask, B mask), ...]}`, in `ZERO_SHOT_CLASSES`' order
     "The masks drawn for each zero-shot class; a class left without any is a ValueError."
-    def far(c): return c['mode'] == 'apart' and math.dist(c['a_xy'], c['b_xy']) > FAR_RATIO * (c['a'].extent
-                                                                                          + c['b'].extent)
     out = {c: [(x['A'], x['B']) for x in prototypes.get(c, [])] for c in ZERO_SHOT_CLASSES}
     out['contains'] = [(x['B'], x['A']) for x in prototypes.get('in', [])]
     out['touching'] = [(x['A'], x['B']) for x in configurations if x['mode'] == 'touching']
-    out['far away from'] = [(x['A'], x['B']) for x in configurations if far(x)]
+    out['far away from'] = [(x['A'], x['B']) for x in configurations if far_apart(x)]
     if empty := [c for c, v in out.items() if not v]: raise ValueError(f"drawn_classes: nothing drawn for {empty}")
     return {c: v[:n] for c, v in out.items()}
 
@@ -428,3 +434,40 @@ backbone):
 
 {published_table(info['split'])}
 """
+
+# %% ../../nbs/07a_eval_vsr.ipynb #1e7e72db
+@functools.lru_cache(maxsize=4)
+def touching_and_far(n:int,                # configurations of each kind wanted
+                     seed:int=0,           # the draw's seed
+                     max_tries:int=50_000, # configurations drawn before giving up
+                    ) -> tuple:            # configuration dicts, at least `n` touching and `n` far apart
+    "Random configurations until `n` touching and `n` far-apart ones are drawn (made once per `(n, seed)`)."
+    rng, out, touch, far = np.random.default_rng(seed), [], 0, 0
+    for _ in range(max_tries):
+        if touch >= n and far >= n: return tuple(out)
+        c = random_configuration(rng)
+        if c is None: continue
+        out.append(c); touch += c['mode'] == 'touching'; far += far_apart(c)
+    raise ValueError(f"touching_and_far: {touch} touching and {far} far apart after {max_tries} draws, {n} wanted")
+
+def vsr_class_embeddings(pm:PromptModel,  # the checkpoint's prompt model
+                         n:int=128,       # configurations per drawn class
+                         seed:int=0,      # the draws' seed
+                        ) -> np.ndarray:  # (len(ZERO_SHOT_CLASSES), D) unit rows
+    "The drawn classes' embeddings through the checkpoint's banner tower (mean of `n` configurations each)."
+    drawn = drawn_classes(predicate_prototypes(n, seed=seed), touching_and_far(n, seed), n)
+    return class_embeddings({c: pm.encode_pair_banners([pair_from_masks(A, B) for A, B in v])
+                             for c, v in drawn.items()})
+
+# %% ../../nbs/07a_eval_vsr.ipynb #caefa990
+def vsr_zero_shot(pm:PromptModel,  # the checkpoint's prompt model
+                  class_emb,       # `vsr_class_embeddings(pm)`
+                  features_of,     # `(set name, pairs) -> (N, ...)` the checkpoint's backbone features (cached)
+                  sets:dict,       # `{split: [VSRRecord]}`: dev and test are read
+                 ) -> dict:        # `dict(metrics={'VSR zero-shot accuracy', 'VSR zero-shot answered'}, details)`
+    "VSR zero-shot of a checkpoint: its image head on the pairs' features against the drawn classes."
+    emb = {s: pm.embed_features(np.asarray(features_of(f'vsr_{s}', [r.pair for r in sets[s]])).reshape(len(sets[s]), -1))
+           for s in ('dev', 'test')}
+    z = zero_shot_verdicts(emb, class_emb, sets)
+    return dict(metrics={'VSR zero-shot accuracy': [z['accuracy']], 'VSR zero-shot answered': [z['answered']]},
+                details=z)
