@@ -65,7 +65,8 @@ def main(workers: str = '0,1,2',      # comma-separated worker counts
          images: str = None,          # its image folder
          marker: str = 'masks',       # PairImageDataset marker
          dtype: str = 'float32',      # image dtype: float32 (default of the dataset) or uint8
-         threads: int = 1):           # torch threads per process (workers use 1)
+         threads: int = 1,            # torch threads per process (workers use 1)
+         out: str = None):            # also write the rows to this JSON file
     torch.set_num_threads(threads)
     tmp = None
     if ann is None:
@@ -80,8 +81,11 @@ def main(workers: str = '0,1,2',      # comma-separated worker counts
     print(f"{len(pairs)} pairs from {ann_file}\n")
     print("| machine | command | date | workers | batch | dtype | pairs/s | first batch s | load avg |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    rows = []
     for w in [int(v) for v in workers.split(',')]:
         load = os.getloadavg()[0]
         t_first, rate = measure(ds, w, batch_size, batches)
         print(f"| {machine} | `{cmd}` | {date} | {w} | {batch_size} | {dtype} | {rate:.0f} | {t_first:.2f} | {load:.1f} |", flush=True)
+        rows.append(dict(workers=w, batch_size=batch_size, dtype=dtype, pairs_per_s=rate, first_batch_s=t_first, load_avg=load))
+        if out: Path(out).write_text(json.dumps(dict(machine=machine, command=cmd, date=date, rows=rows), indent=1))
     if tmp is not None: tmp.cleanup()

@@ -1,17 +1,22 @@
 """Benchmark: force banners per second, fast path against the reference, in one run.
 
     python bench/forces.py --device cpu            # this machine
-    python bench/forces.py --device cuda           # a GPU machine
+    python bench/forces.py --device cuda --out forces.json   # a GPU machine; the figures also as JSON
 
 Pairs are random ellipses (sizes 8-25% of the canvas, anywhere, so some overlap) on square canvases of each size,
 banners with the default configuration (17 force types, 180 directions). The fast path is timed on whole batches
 (median of --repeats runs, after one warm-up that builds the cached ray tables). The reference is timed on
 `--ref-dirs` directions of one force type at `--ref-lines` lines per pixel and scaled linearly to a full banner
-(its cost is proportional to directions x force types), which the printout says."""
-import argparse, platform, statistics, subprocess, sys, time
+(its cost is proportional to directions x force types), which the printout says. On CUDA, `--check-pairs` pairs are
+also computed on the CPU and compared (tolerance 1e-4 of each banner's maximum, as the `#| gpu` test of 00_forces).
+Targets at 256 px: 150,000 banners/s on an H200, 100,000/s on an H100."""
+import argparse, platform, statistics, sys, time
 from datetime import date
 import numpy as np, torch
 from csip.forces import force_banners, force_histogram_reference, BannerConfig
+from figures import Figures
+
+TARGETS = {'H200': 150_000, 'H100': 100_000}   # exact banners/s at 256x256, by card
 
 def ellipses(n, size, seed=0):
     "n pairs of random filled ellipses on (size, size) canvases."
@@ -70,19 +75,33 @@ def machine(device):
     if device.type == 'cuda': return torch.cuda.get_device_name(device)
     return f'{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads'
 
+def compare_with_cpu(A, B, device):
+    "Largest |device - CPU| difference of the banners of pairs (A, B), relative to each banner's maximum."
+    on_dev = force_banners(torch.from_numpy(A).to(device), torch.from_numpy(B).to(device), device=device).cpu()
+    on_cpu = force_banners(torch.from_numpy(A), torch.from_numpy(B), device='cpu')
+    scale = on_cpu.flatten(1).amax(1).clamp_min(1e-12)[:, None, None]
+    return float(((on_dev - on_cpu).abs() / scale).max())
+
+def target_for(name, size):
+    "The banners/s target of a card (by its name) at `size`, or None."
+    return next((t for card, t in TARGETS.items() if card in name), None) if size == 256 else None
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--device', default='cpu'); p.add_argument('--sizes', type=int, nargs='+', default=[128, 256])
     p.add_argument('--n', type=int, default=None, help='pairs per size (default 256 on CPU, 8192 on CUDA)')
     p.add_argument('--batch-size', type=int, default=None); p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--ref-dirs', type=int, default=6); p.add_argument('--ref-lines', type=int, default=4)
+    p.add_argument('--check-pairs', type=int, default=16, help='pairs per size computed on the CPU too (0: none)')
+    p.add_argument('--out', default=None, help='also write the figures to this JSON file')
     args = p.parse_args()
     device = torch.device(args.device)
     n = args.n or (8192 if device.type == 'cuda' else 256)
-    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    print(f'machine: {machine(device)}; torch {torch.__version__}; commit {commit}; {date.today()}')
+    fig = Figures(args.out, machine=machine(device), device=str(device))
+    print(f'machine: {fig.d["machine"]}; torch {torch.__version__}; commit {fig.d["commit"]}; {date.today()}')
     print(f'command: python {" ".join(sys.argv)}')
     flop_rate, bandwidth = measured_rates(device)
+    fig.set(matmul_flop_per_s=flop_rate, copy_bytes_per_s=bandwidth)
     print(f'measured: {flop_rate / 1e9:,.0f} GFLOP/s float32 matmul, {bandwidth / 1e9:,.1f} GB/s copy')
     print('| size | pairs | fast path (banners/s) | reference (banners/s, extrapolated) | speed-up | MFLOP, MB per banner | floor (banners/s) | fast / floor |')
     print('| --- | --- | --- | --- | --- | --- | --- | --- |')
@@ -92,5 +111,15 @@ if __name__ == '__main__':
         ref = time_reference(A[0], B[0], args.ref_dirs, args.ref_lines)
         flops, bytes_ = floor_per_banner(size)
         floor = 1 / max(flops / flop_rate, bytes_ / bandwidth)
+        k = min(args.check_pairs, n)
+        diff = compare_with_cpu(A[:k], B[:k], device) if k else None
+        fig.row(size=size, pairs=n, banners_per_s=fast, reference_per_s=ref, speedup=fast / ref, mflop_per_banner=flops / 1e6,
+                mb_per_banner=bytes_ / 1e6, floor_per_s=floor, fast_over_floor=fast / floor, checked_pairs=k,
+                max_rel_diff_vs_cpu=diff, matches_cpu=None if diff is None else diff <= 1e-4)
         print(f'| {size}x{size} | {n} | {fast:,.0f} | {ref:.4f} | {fast / ref:,.0f}x | {flops / 1e6:.0f}, {bytes_ / 1e6:.1f} '
               f'| {floor:,.0f} | {fast / floor:.0%} |', flush=True)
+        if diff is not None: print(f'{device} against CPU on {k} pairs of {size}x{size}: max |difference| {diff:.1e} of the banner maximum')
+        if size == 256: fig.target('exact banners/s at 256x256', fast, target_for(fig.d['machine'], size),
+                                   note='150,000/s on an H200, 100,000/s on an H100')
+    bad = [r['size'] for r in fig.d['rows'] if r['matches_cpu'] is False]
+    if bad: raise SystemExit(f'forces.py: error: {device} banners differ from the CPU at sizes {bad} (see max_rel_diff_vs_cpu)')

@@ -1,7 +1,7 @@
 """Training images/s of C-SIP against the bare forward+backward of the same image backbone, measured in the same run.
 
     python bench/train.py                                   # H100: resnet18 and vit_b16 at 224 px, batch 256
-    python bench/train.py --models resnet18 --compile --batch_size 512
+    python bench/train.py --models resnet18 --compile --out train.json   # what bench/gpu.sh runs
     python bench/train.py --device cpu --steps 3            # smoke check (CPU: batch 8, 64 px unless given)
 
 For each image encoder it times, after `--warmup` untimed steps, `--steps` steps of:
@@ -16,9 +16,11 @@ For each image encoder it times, after `--warmup` untimed steps, `--steps` steps
             (`SyntheticPairs`: masks upsampled, coloured), pinned memory and non-blocking copies.
 Every variant uses the same precision (bf16 autocast on CUDA), channels_last, fused AdamW on CUDA and, with --compile,
 torch.compile. Prints the machine, the command and the date, then one markdown row per (model, variant): images/s,
-ratio to bare, peak GPU memory, batch size.
+ratio to bare, peak GPU memory, batch size; `--out` also writes them as JSON, row by row. The variants run in the
+order bare, loop-cpu, loop-dev, towers, banner, so that a run cut short has the figure with a target first.
+Target: the full C-SIP step, input included (the loop variants), at 0.90 or more of the bare backbone's images/s.
 """
-import argparse, datetime, math, os, platform, shlex, subprocess, sys, tempfile, time
+import argparse, datetime, math, os, platform, shlex, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -28,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from csip.encoders import EncoderConfig, build_model
 from csip.train import (TrainConfig, SyntheticPairs, DeviceBatches, train_csip, read_metrics, forward_loss,
                         build_optimizer, autocast_context)
+from figures import Figures
 
+TARGET_RATIO = 0.90   # the C-SIP step, input included, against the bare backbone
 TIMM_NAMES = {'vit_b16': 'vit_base_patch16_224', 'vit_s16': 'vit_small_patch16_224', 'vit_tiny': 'vit_tiny_patch16_224'}
 
 
@@ -124,6 +128,7 @@ def main():
     p.add_argument('--workers', type=int, default=min(8, os.cpu_count() or 1))
     p.add_argument('--compile', action='store_true')
     p.add_argument('--skip', default='', help='comma-separated variants to skip, e.g. loop-cpu')
+    p.add_argument('--out', default=None, help='also write the figures to this JSON file')
     a = p.parse_args()
     device = torch.device(a.device); cuda = device.type == 'cuda'
     a.batch_size = a.batch_size or (256 if cuda else 8)
@@ -132,9 +137,9 @@ def main():
     a.n_cache = a.n_cache or 8 * a.batch_size
     skip = set(filter(None, a.skip.split(',')))
     if cuda: torch.backends.cudnn.benchmark = True; torch.backends.cuda.matmul.allow_tf32 = True; torch.backends.cudnn.allow_tf32 = True
-    try: commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or 'none'
-    except OSError: commit = 'none'
-    print(f'machine: {machine(device)}; torch {torch.__version__}; commit {commit}; {datetime.date.today()}')
+    fig = Figures(a.out, machine=machine(device), device=str(device), batch_size=a.batch_size, image_size=a.image_size,
+                  warmup=a.warmup, steps=a.steps, bf16=cuda, channels_last=cuda, compile=a.compile, workers=a.workers)
+    print(f'machine: {machine(device)}; torch {torch.__version__}; commit {fig.d["commit"]}; {datetime.date.today()}')
     print(f'command: python {" ".join(shlex.quote(s) for s in sys.argv)}')
     t = time.perf_counter()
     ds = SyntheticPairs(a.n_cache, image_size=a.image_size, in_chans=5, grid=64, seed=0, device=device)
@@ -146,10 +151,10 @@ def main():
     for name in a.models.split(','):
         cfg = TrainConfig(EncoderConfig(name, 'fbanner_cnn', image_size=a.image_size), batch_size=a.batch_size)
         variants = [('bare', lambda: bench_bare(name, a, device)),
-                    ('towers', lambda: bench_towers(cfg, a, device)),
-                    ('banner', lambda: bench_towers(cfg, a, device, banner_only=True)),
+                    ('loop-cpu', lambda: bench_loop(cfg, ds, a, device, a.workers)),
                     ('loop-dev', lambda: bench_loop(cfg, dev_ds, a, device, 0)),
-                    ('loop-cpu', lambda: bench_loop(cfg, ds, a, device, a.workers))]
+                    ('towers', lambda: bench_towers(cfg, a, device)),
+                    ('banner', lambda: bench_towers(cfg, a, device, banner_only=True))]
         bare = None
         for v, fn in variants:
             if v in skip: continue
@@ -158,6 +163,11 @@ def main():
             bare = s if v == 'bare' else bare
             ratio = f'{bare / s:.2f}' if bare else '-'
             print(f'| {name} | {v} | {a.batch_size / s:,.0f} | {ratio} | {1e3 * s:.1f} | {peak_gib(device):.1f} | {a.batch_size} |', flush=True)
+            fig.row(model=name, variant=v, images_per_s=a.batch_size / s, ratio_to_bare=bare / s if bare else None,
+                    ms_per_step=1e3 * s, peak_gpu_gib=peak_gib(device) if cuda else None, batch_size=a.batch_size)
+            if v.startswith('loop') and bare:
+                fig.target(f'{name} C-SIP step ({v}) / bare', bare / s, TARGET_RATIO if cuda else None,
+                           note='the C-SIP step, input included, at 0.90 of the bare backbone or more')
 
 
 if __name__ == '__main__':
