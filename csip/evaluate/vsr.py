@@ -156,8 +156,9 @@ def _vsr_record(split, k, text, photos, files, skips) -> VSRRecord|None:
             raise RecordError(f"{where}: photo {r['image']} is in neither COCO instances file", 
                               'photo not in the instances files')
         W, H, objects, defective = photos[r['image']]
-        if defective: raise RecordError(f"{where}: an annotation of photo {r['image']} is defective (skipped by "
-                                        "coco_objects): which instance it hides is unknown", 'defective COCO annotation')
+        if defective:
+            raise RecordError(f"{where}: an annotation of photo {r['image']} is defective (skipped by coco_objects): "
+                              "which instance it hides is unknown", 'defective COCO annotation')
         a, b = resolve_objects(objects, subj, obj, where)
         pair = Pair(f"vsr:{path.parent.name}/{split}:{k}", 'vsr', str(image), W, H, a, b, r['relation'],
                     bool(r['label']))
@@ -466,8 +467,8 @@ def vsr_zero_shot(pm:PromptModel,  # the checkpoint's prompt model
                   sets:dict,       # `{split: [VSRRecord]}`: dev and test are read
                  ) -> dict:        # `dict(metrics={'VSR zero-shot accuracy', 'VSR zero-shot answered'}, details)`
     "VSR zero-shot of a checkpoint: its image head on the pairs' features against the drawn classes."
-    emb = {s: pm.embed_features(np.asarray(features_of(f'vsr_{s}', [r.pair for r in sets[s]])).reshape(len(sets[s]), -1))
-           for s in ('dev', 'test')}
+    f = {s: np.asarray(features_of(f'vsr_{s}', [r.pair for r in sets[s]])) for s in ('dev', 'test')}
+    emb = {s: pm.embed_features(x.reshape(len(x), -1)) for s, x in f.items()}
     z = zero_shot_verdicts(emb, class_emb, sets)
     return dict(metrics={'VSR zero-shot accuracy': [z['accuracy']], 'VSR zero-shot answered': [z['answered']]},
                 details=z)
