@@ -90,7 +90,7 @@ else
   step 01_forces "$(cap FORCES 45)" --figures -- "$PY" bench/forces.py --device cuda --out "$OUT/01_forces.json"
   step 02_banners "$(cap BANNERS 60)" --figures -- "$PY" bench/banners.py --device cuda --workers 15 \
     --out "$OUT/02_banners.json"
-  step 03_data "$(cap DATA 35)" --figures -- "$PY" bench/data.py --workers 16 --batches 50 --out "$OUT/03_data.json"
+  step 03_data "$(cap DATA 35)" --figures -- "$PY" bench/data.py --workers 16 --batches 50 --device cuda --out "$OUT/03_data.json"
   step 04_train "$(cap TRAIN 100)" --figures -- "$PY" bench/train.py --device cuda --models "${TRAIN_MODELS:-resnet18}" \
     --compile --workers 16 --out "$OUT/04_train.json"
   step 05_notebooks "$(cap NOTEBOOKS 80)" --figures -- "$PY" bench/notebooks.py --out "$OUT/05_notebooks.json"

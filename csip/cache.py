@@ -4,29 +4,33 @@
 
 # %% ../nbs/02b_cache.ipynb #108ea9d0
 from __future__ import annotations
-import hashlib, json, math, os, re, shlex, time
+import hashlib, json, math, os, re, shlex, shutil, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
+from pycocotools import mask as mask_utils
 from fastcore.basics import patch
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 import csip
-from .forces import BannerConfig, force_banners
+from .forces import BannerConfig, force_banners, hflip_banners
 from .scenes import scene_paths
-from .data import (ObjectRef, Pair, object_mask, union_box, load_coco_pairs, load_spatialsense, PairSamplingConfig)
+from .data import (ObjectRef, Pair, box_mask, object_mask, union_box, load_coco_pairs, load_spatialsense,
+                       PairSamplingConfig, PairImageDataset)
 from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_config, config_in,
-                        flat_fields, data_specs)
+                        flat_fields, data_specs, read_json, write_json)
 
 # %% auto #0
-__all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'DATA_FORMATS', 'DATA_KINDS', 'EmptyMaskError', 'CacheConfig', 'pair_grid',
-           'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256', 'make_manifest', 'read_manifest',
-           'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok', 'write_shard', 'ChunkMasks',
-           'CacheRun', 'compute_banners', 'BannerCache', 'default_image_dir', 'pair_source', 'source_pairs',
-           'BannersConfig', 'banners_config_in', 'banners_config', 'data_source', 'banners_command', 'csip_banners',
-           'training_pairs', 'CacheRows', 'open_caches']
+__all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'RECORDS_DIR', 'DATA_FORMATS', 'DATA_KINDS', 'EmptyMaskError',
+           'CacheConfig', 'pair_grid', 'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256',
+           'make_manifest', 'read_manifest', 'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok',
+           'write_shard', 'ChunkMasks', 'CacheRun', 'compute_banners', 'BannerCache', 'object_rle', 'rle_mask',
+           'record_columns', 'write_records', 'records_image_root', 'CacheRecords', 'crops_path', 'write_crops',
+           'default_image_dir', 'pair_source', 'source_pairs', 'BannersConfig', 'banners_config_in', 'banners_config',
+           'data_source', 'banners_command', 'csip_banners', 'training_pairs', 'PairRows', 'CacheRows', 'open_caches',
+           'CropBatches', 'crop_batches']
 
 # %% ../nbs/02b_cache.ipynb #19ee227d
 MASK_POLICY = 'union-box, centre-sampled at max_side, any-coverage fallback (v1)'
@@ -116,7 +120,7 @@ def banner_masks(pair:Pair,              # the pair
 
 # %% ../nbs/02b_cache.ipynb #178ec19a
 FORMAT = 'csip-banner-cache'
-FORMAT_VERSION = 2   # 2: `source` says how to remake the pairs (`pair_source`); 1 had a free-form source
+FORMAT_VERSION = 3   # 3: pair records (`records/`); 2: `source` says how to make the pairs; 1: a free-form source
 
 def shard_name(s:int,  # the shard
               ) -> str: # its file name
@@ -152,9 +156,9 @@ def read_manifest(cache_dir,  # the cache folder
     try: m = json.loads(path.read_text())
     except json.JSONDecodeError as e: raise ValueError(f'{path}: malformed manifest ({e})') from None
     if not isinstance(m, dict) or m.get('format') != FORMAT: raise ValueError(f'{path}: not a {FORMAT} manifest')
-    if m.get('format_version') != FORMAT_VERSION:
+    if m.get('format_version') not in (2, FORMAT_VERSION):   # 2: banners read, pair records made by csip_banners
         raise ValueError(f"{path}: banner cache format version {m.get('format_version')}, this csip reads version "
-                         f"{FORMAT_VERSION}; rebuild it: rm -r {Path(cache_dir)} && "
+                         f"{FORMAT_VERSION} (and upgrades 2); rebuild it: rm -r {Path(cache_dir)} && "
                          f"{banners_command(m.get('source'), cache_dir, m.get('config'))}")
     return m
 
@@ -185,7 +189,8 @@ def write_or_check_manifest(cache_dir,              # the cache folder (created)
     if (cache_dir/'manifest.json').exists():
         m = read_manifest(cache_dir); check_manifest(m, want, cache_dir)
         if not (cache_dir/'pair_ids.txt').exists(): atomic_write(cache_dir/'pair_ids.txt', ids)
-        return m
+        if m['format_version'] == FORMAT_VERSION: return m
+        atomic_write(cache_dir/'manifest.json', json.dumps(want, indent=1))   # an upgrade: same banners, + records
     atomic_write(cache_dir/'pair_ids.txt', ids)
     atomic_write(cache_dir/'manifest.json', json.dumps(want, indent=1))
     return want
@@ -340,6 +345,8 @@ def compute_banners(pairs,                            # the `csip.data.Pair` rec
         raise ValueError(f'pair ids must be unique; {dup!r} appears more than once')
     if not pairs: raise ValueError('no pairs given')
     m = write_or_check_manifest(cache_dir, pair_ids, config, shard_size, source)
+    if rank == 0 and not (cache_dir/RECORDS_DIR/'index.json').exists():   # rank 0 writes the pair records
+        write_records(cache_dir, pairs, records_image_root(pairs, source), progress)
     run = CacheRun(cache_dir, rank, world_size)
     todo = _shards_todo(cache_dir, m, rank, world_size, run)
     chunks = [(s, a, min(a + batch_size, rows.stop)) for s, rows in todo.items()
@@ -410,6 +417,162 @@ class BannerCache:
 def banner_config(self:BannerCache) -> BannerConfig:
     "How the cache's banners were made: the name every banner source uses for it (`csip.train` checks it)."
     return self.config.banner
+
+# %% ../nbs/02b_cache.ipynb #31aae835
+RECORDS_DIR = 'records'   # the folder of a cache that holds its pair records
+
+def object_rle(obj:ObjectRef,  # the object
+               height:int,     # image height, pixels
+               width:int,      # image width, pixels
+              ) -> bytes:      # pycocotools' compressed RLE `counts`
+    "The full-resolution mask of `obj` (`csip.data.object_mask`) as COCO's compressed RLE, polygons never decoded."
+    seg = obj.segmentation
+    if seg is None: rle = mask_utils.encode(np.asfortranarray(box_mask(obj.bbox, height, width).astype(np.uint8)))
+    elif isinstance(seg, dict):
+        if list(seg.get('size', [])) != [height, width]:
+            raise ValueError(f"RLE size {seg.get('size')} does not match the image size [{height}, {width}] "
+                             f"({obj.category})")
+        rle = mask_utils.frPyObjects(seg, height, width) if isinstance(seg.get('counts'), list) else seg
+    else: rle = mask_utils.merge(mask_utils.frPyObjects([list(map(float, p)) for p in seg], height, width))
+    c = rle['counts']
+    return c if isinstance(c, bytes) else c.encode()
+
+def rle_mask(counts:bytes,    # compressed RLE (`object_rle`)
+             height:int,      # image height, pixels
+             width:int,       # image width, pixels
+            ) -> np.ndarray:  # bool (height, width)
+    "Decode a compressed RLE to a bool mask."
+    return mask_utils.decode(dict(size=[height, width], counts=bytes(counts))).astype(bool)
+
+# %% ../nbs/02b_cache.ipynb #fe89773b
+def _table(values:list) -> tuple[list, np.ndarray]:
+    "The distinct values (None left out) and each value's position among them (-1: None)."
+    names = sorted({v for v in values if v is not None}, key=str)
+    pos = {v: k for k, v in enumerate(names)}
+    return names, np.array([-1 if v is None else pos[v] for v in values], np.int32)
+
+def record_columns(pairs,       # the `Pair` records, in the cache's order
+                   image_root,  # image paths are stored relative to it
+                   progress:bool=False,  # show a progress bar (the masks are encoded here)
+                  ) -> tuple[dict, dict]:  # (columns: name -> array, tables: name -> list of strings)
+    "The columns of the pair records: everything training reads about a pair but its id, in flat arrays."
+    root = Path(image_root).resolve()
+    paths, image = _table([os.path.relpath(Path(p.image_path).resolve(), root) for p in pairs])
+    sizes = np.zeros((len(paths), 2), np.int32); sizes[image] = [(p.width, p.height) for p in pairs]
+    cats, categories = _table([o.category for p in pairs for o in (p.subject, p.object)])
+    predicates, predicate = _table([p.predicate for p in pairs])
+    datasets, dataset = _table([p.dataset for p in pairs])
+    rles = [object_rle(o, p.height, p.width) for p in tqdm(pairs, 'pair records', disable=not progress, unit='pair')
+            for o in (p.subject, p.object)]
+    cols = dict(image=image, categories=categories.reshape(-1, 2), predicate=predicate, dataset=dataset,
+                label=np.array([-1 if p.label is None else int(p.label) for p in pairs], np.int8),
+                boxes=np.array([(p.subject.bbox, p.object.bbox) for p in pairs], np.float64).reshape(-1, 2, 4),
+                rle_offsets=np.cumsum([0] + [len(r) for r in rles], dtype=np.int64),
+                rle=np.frombuffer(b''.join(rles), np.uint8),
+                image_paths=np.array([s.encode() for s in paths] or [b''], dtype='S')[:len(paths)], image_sizes=sizes)
+    return cols, dict(categories=cats, predicates=predicates, datasets=datasets)
+
+# %% ../nbs/02b_cache.ipynb #d2905dfd
+def write_records(cache_dir,            # the cache folder
+                  pairs,                # the `Pair` records, in the cache's order
+                  image_root,           # the folder image paths are stored relative to
+                  progress:bool=False,  # show a progress bar
+                 ) -> Path:             # the records folder
+    "Write the pair records of a cache (`record_columns`): one `.npy` per column and `index.json`, all or nothing."
+    out = Path(cache_dir)/RECORDS_DIR
+    cols, tables = record_columns(pairs, image_root, progress)
+    tmp = out.with_name(f'{RECORDS_DIR}.{os.getpid()}.tmp')
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    for name, a in cols.items(): atomic_write(tmp/f'{name}.npy', lambda f, a=a: np.save(f, a, allow_pickle=False))
+    index = dict(n_pairs=len(pairs), pair_ids_sha256=pair_ids_sha256(p.pair_id for p in pairs),
+                 image_root=str(Path(image_root).resolve()), n_images=len(cols['image_paths']),
+                 columns={k: [a.dtype.str, list(a.shape)] for k, a in cols.items()}, **tables)
+    write_json(tmp/'index.json', index, indent=1)
+    shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
+    return out
+
+def records_image_root(pairs,                # the `Pair` records
+                       source:dict|None,     # the manifest's source, if any
+                      ) -> Path:             # where the images are stored relative to
+    "The image root of a cache's records: the source's image folder, else the folder all images share."
+    if isinstance(source, dict) and source.get('image_dir'): return Path(source['image_dir'])
+    return Path(os.path.commonpath([str(Path(p.image_path).resolve().parent) for p in pairs]))
+
+# %% ../nbs/02b_cache.ipynb #e140d3e8
+class CacheRecords:
+    "The pair records of a cache, memory-mapped: `len`, `records[i] -> Pair` (masks as compressed RLE)."
+    def __init__(self,
+                 cache_dir,        # a banner cache with pair records (format version 3)
+                 image_root=None,  # where the images are now; None: where they were when the cache was built
+                 pair_ids=None,    # the cache's pair ids, if read already; None: read `pair_ids.txt`
+                 check:bool=True): # check that the image root holds the first pair's image
+        self.cache_dir = Path(cache_dir); d = self.cache_dir/RECORDS_DIR
+        if not (d/'index.json').exists():
+            raise FileNotFoundError(f"{d}: the cache holds no pair records (made by an older csip, or unfinished)")
+        self.index = ix = read_json(d/'index.json')
+        self.image_root = Path(image_root or ix['image_root'])
+        self.pair_ids = pair_ids if pair_ids is not None else (self.cache_dir/'pair_ids.txt').read_text().splitlines()
+        if len(self.pair_ids) != ix['n_pairs'] or pair_ids_sha256(self.pair_ids) != ix['pair_ids_sha256']:
+            raise ValueError(f"{d/'index.json'} holds the records of other pairs than {self.cache_dir/'pair_ids.txt'}")
+        self.cols = {k: np.load(d/f'{k}.npy', mmap_mode='r', allow_pickle=False) for k in ix['columns']}
+        bad = [k for k, (dt, shape) in ix['columns'].items()
+               if (self.cols[k].dtype.str, list(self.cols[k].shape)) != (dt, shape)]
+        if bad: raise ValueError(f"{d}: columns {bad} do not match {d/'index.json'}; rebuild the cache")
+        if check and len(self): self._check_root()
+    def _check_root(self):
+        p = self[0]
+        if not Path(p.image_path).exists():
+            raise FileNotFoundError(
+                f"{p.image_path}: image of pair {p.pair_id} not found: the images of the banner cache {self.cache_dir} "
+                f"are looked for under {self.image_root}; if they moved, give their folder "
+                "(csip_train --image_root DIR)")
+    def __len__(self): return self.index['n_pairs']
+    def __getstate__(self): return dict(cache_dir=self.cache_dir, image_root=self.image_root, pair_ids=self.pair_ids)
+    def __setstate__(self, s): self.__init__(**s, check=False)   # a spawned worker maps the files again
+    def __repr__(self): return f'CacheRecords({str(self.cache_dir)!r}, {len(self)} pairs, images in {self.image_root})'
+
+# %% ../nbs/02b_cache.ipynb #4070cc97
+@patch
+def __getitem__(self:CacheRecords, i:int) -> Pair:  # the pair's position in the cache
+    "The `Pair` at `i`, made from the columns: its image under `image_root`, its masks as compressed RLE dicts."
+    if not -len(self) <= i < len(self): raise IndexError(f'pair {i} out of range for {len(self)} pairs')
+    i, c, ix = i % len(self), self.cols, self.index
+    k = int(c['image'][i]); w, h = (int(v) for v in c['image_sizes'][k])
+    a, b, e = c['rle_offsets'][2 * i:2 * i + 3]
+    obj = lambda j, s, t: ObjectRef(ix['categories'][c['categories'][i, j]], tuple(float(v) for v in c['boxes'][i, j]),
+                                    dict(size=[h, w], counts=c['rle'][s:t].tobytes()))
+    pred, label = int(c['predicate'][i]), int(c['label'][i])
+    return Pair(self.pair_ids[i], ix['datasets'][c['dataset'][i]], str(self.image_root/c['image_paths'][k].decode()),
+                w, h, obj(0, a, b), obj(1, b, e), None if pred < 0 else ix['predicates'][pred],
+                None if label < 0 else bool(label))
+
+# %% ../nbs/02b_cache.ipynb #0e49d0c8
+def crops_path(cache_dir,            # the cache folder
+               size:int,             # side of the square crops, pixels
+               marker:str='masks',   # how A and B are shown (`csip.data.prepare_pair_image`)
+              ) -> Path:             # the crop store's file
+    "The crop store of a cache for one training size and marker."
+    return Path(cache_dir)/f'crops_{marker}_{size}.npy'
+
+def write_crops(cache_dir,            # a banner cache with pair records
+                size:int=224,         # side of the square crops, pixels (the training's `image_size`)
+                marker:str='masks',   # 'masks' (5 channels) or 'tint'/'none' (3)
+                image_root=None,      # where the images are now; None: where the records say
+                workers:int=0,        # decoding processes
+                batch_size:int=64,    # pairs per decoded chunk
+                progress:bool=True,   # show a progress bar
+               ) -> Path:             # the crop store
+    "Write the uint8 crop of every pair of a cache (`PairImageDataset(dtype=torch.uint8)`), memory-mappable."
+    recs = CacheRecords(cache_dir, image_root)
+    ds = PairImageDataset(recs, BannerCache(cache_dir), size, marker, dtype=torch.uint8)
+    out = crops_path(cache_dir, size, marker); tmp = out.with_name(f'{out.name}.{os.getpid()}.tmp')
+    arr = np.lib.format.open_memmap(tmp, 'w+', np.uint8, (len(ds), 5 if marker == 'masks' else 3, size, size))
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers, shuffle=False)
+    try:
+        for x, _, i in tqdm(loader, 'crops', disable=not progress, unit='batch'): arr[i.numpy()] = x.numpy()
+        arr.flush(); del arr; os.replace(tmp, out)
+    finally: tmp.unlink(missing_ok=True)
+    return out
 
 # %% ../nbs/02b_cache.ipynb #5ee87e12
 DATA_FORMATS = ('coco', 'spatialsense')   # the dataset formats a cache's source records
@@ -551,6 +714,7 @@ def csip_banners(data:str,                      # coco:<instances.json>, spatial
                  batch_size:int=None,           # pairs per device call (default 64 on CPU, 1024 on CUDA)
                  workers:int=None,              # mask-decoding processes (default: cores - 1)
                  shard_size:int=4096,           # pairs per shard
+                 crops:int=0,                   # also write the uint8 crop store at this training size (0: none)
                  max_side:int=CacheConfig.max_side,    # longer side of the mask grid, pixels; 0 = full resolution
                  on_empty:str=CacheConfig.on_empty,    # empty objects: 'error' or 'skip' (NaN banner)
                  pairs_per_image:int=PairSamplingConfig.max_pairs_per_image,  # COCO: pairs drawn per image (0 = all)
@@ -578,45 +742,63 @@ def csip_banners(data:str,                      # coco:<instances.json>, spatial
               f'({len(run.shards_found)} found complete), {run.pairs_per_s:.0f} pairs/s; {sec}'
               + (f'; {len(skipped)} records skipped (listed in the manifest)' if skipped else ''))
         if run.world_size == 1:
-            c = run.open(job.cache); print(f'{c}: complete'); return c
+            c = run.open(job.cache); print(f'{c}: complete')
+            if crops: print(f"crop store: {write_crops(out_dir, crops, workers=workers, progress=not quiet)}")
+            return c
 
 # %% ../nbs/02b_cache.ipynb #2dbe550a
 def training_pairs(cache_dir,           # a banner cache built by csip_banners
-                   strict:bool=False,   # raise on the first bad record
-                  ) -> tuple[list, BannerCache]:  # (pairs, cache)
-    "The pairs of a cache, remade from its manifest's source with their images checked, and the cache."
-    cache = BannerCache(cache_dir); src = cache.manifest.get('source')
-    if not isinstance(src, dict) or src.get('format') not in DATA_FORMATS:
-        raise ValueError(f"{cache_dir}: its manifest does not say how its pairs were made (source {src!r}); "
-                         "build the cache with csip_banners to train on it")
-    pairs, _ = source_pairs(src, check_images=True, strict=strict)
-    if [p.pair_id for p in pairs] != cache.pair_ids:
-        raise ValueError(f"{cache_dir}: {src['annotations']} now gives {len(pairs)} pairs, not the {len(cache)} cached "
-                         f"ones (or another order): the annotations changed since the cache was built; rebuild it: "
-                         f"rm -r {cache_dir} && {banners_command(src, cache_dir, cache.manifest['config'])}")
-    return pairs, cache
+                   strict:bool=False,   # unused: the records were checked when the cache was built (kept for callers)
+                   image_root=None,     # where the cache's images are now; None: where the records say
+                   check:bool=True,     # check that the image root holds the first pair's image
+                  ) -> tuple[CacheRecords, BannerCache]:  # (pairs, cache)
+    "The pairs of a cache, read from its pair records (never from the annotations), and the cache."
+    cache = BannerCache(cache_dir); m = cache.manifest
+    if m['format_version'] < 3 or not (Path(cache_dir)/RECORDS_DIR/'index.json').exists():
+        raise ValueError(f"{cache_dir}: no pair records (a cache of format version {m['format_version']}, or a "
+                         "csip_banners run that did not finish); training reads them: make them in place, the banners "
+                         f"are kept: "
+                         f"{banners_command(m.get('source'), cache_dir, m['config'])}")
+    return CacheRecords(cache_dir, image_root, cache.pair_ids, check), cache
+
+# %% ../nbs/02b_cache.ipynb #8694a58b
+class PairRows:
+    "Rows of several caches' pair records (`CacheRecords`) as one sequence of `Pair`s."
+    def __init__(self,
+                 records:list,  # `CacheRecords` of the caches
+                 rows):         # (n, 2) ints: row k is `records[c][i]`
+        self.caches, self.rows = records, rows
+    def __len__(self): return len(self.rows)
+    def __getitem__(self, k:int) -> Pair:
+        if not -len(self) <= k < len(self): raise IndexError(f'pair {k} out of range for {len(self)} pairs')
+        c, i = self.rows[k]; return self.caches[int(c)][int(i)]
 
 # %% ../nbs/02b_cache.ipynb #57f5c512
 class CacheRows:
     "Rows of several banner caches as one sequence of banners; `config`: their configuration."
     def __init__(self,
                  caches:list,  # `BannerCache`s made with one banner configuration
-                 rows:list):   # [(c, i), ...]: row k is `caches[c][i]`
+                 rows):        # (n, 2) ints, or [(c, i), ...]: row k is `caches[c][i]`
         self.caches, self.rows, self.config = caches, rows, caches[0].config
     @property
     def banner_config(self) -> BannerConfig: return self.config.banner
     def __len__(self): return len(self.rows)
-    def __getitem__(self, k:int) -> np.ndarray: c, i = self.rows[k]; return self.caches[c][i]
+    def __getitem__(self, k:int) -> np.ndarray: c, i = self.rows[k]; return self.caches[int(c)][int(i)]
 
 def _banner_settings(c:CacheConfig) -> dict:
     "What makes two caches' banners comparable: all of `CacheConfig` but what happens to empty objects."
     return {k: v for k, v in c.asdict().items() if k != 'on_empty'}
 
 def open_caches(cache_dirs,          # banner caches built by csip_banners, in the order wanted
-                strict:bool=False,   # raise on the first bad record
-               ) -> tuple[list, CacheRows]:  # (pairs, banners), NaN banners (`on_empty='skip'`) left out
-    "One training set of one or more banner caches made with one banner configuration."
-    loaded = [(Path(d), *training_pairs(d, strict)) for d in cache_dirs]
+                strict:bool=False,   # unused (the records were checked when the caches were built)
+                image_roots=None,    # where each cache's images are now (one per cache); None: where the records say
+                check:bool=True,     # check that each image root holds its cache's first image
+               ) -> tuple[PairRows, CacheRows]:  # (pairs, banners), NaN banners (`on_empty='skip'`) left out
+    "One training set of one or more banner caches made with one banner configuration; reads no annotation file."
+    roots = list(image_roots or [None] * len(cache_dirs))
+    if len(roots) != len(cache_dirs):
+        raise ValueError(f"{len(roots)} image roots for {len(cache_dirs)} caches: give one per cache, in their order")
+    loaded = [(Path(d), *training_pairs(d, strict, r, check)) for d, r in zip(cache_dirs, roots)]
     d0, _, c0 = loaded[0]
     for d, _, c in loaded[1:]:
         a, b = _banner_settings(c0.config), _banner_settings(c.config)
@@ -624,11 +806,83 @@ def open_caches(cache_dirs,          # banner caches built by csip_banners, in t
             diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
             raise ValueError(f"{d0} and {d} hold banners of different configurations ({d0.name} -> {d.name}: {diff}); "
                              "caches that train together need one: rebuild one of them with the other's options")
-    pairs, rows, seen = [], [], {}
-    for k, (d, ps, c) in enumerate(loaded):
-        nan = set(c.skipped()) if c.config.on_empty == 'skip' else set()
-        for i, p in enumerate(ps):
-            if p.pair_id in seen: raise ValueError(f"pair {p.pair_id} is in both {seen[p.pair_id]} and {d}")
-            seen[p.pair_id] = d
-            if p.pair_id not in nan: pairs.append(p); rows.append((k, i))
-    return pairs, CacheRows([c for _, _, c in loaded], rows)
+    rows, seen = [], {}
+    for k, (d, recs, c) in enumerate(loaded):
+        for pid in c.pair_ids:
+            if seen.setdefault(pid, k) != k: raise ValueError(f"pair {pid} is in both {loaded[seen[pid]][0]} and {d}")
+        keep = np.ones(len(c), bool)
+        if c.config.on_empty == 'skip': keep[[c.index(p) for p in c.skipped()]] = False
+        rows.append(np.stack([np.full(int(keep.sum()), k), np.nonzero(keep)[0]], 1))
+    rows = np.concatenate(rows).astype(np.int64)
+    return PairRows([r for _, r, _ in loaded], rows), CacheRows([c for _, _, c in loaded], rows)
+
+# %% ../nbs/02b_cache.ipynb #d45a7c03
+class CropBatches:
+    "Training set of caches with crop stores: batches gathered from the memory-mapped crops, flipped on the device."
+    def __init__(self,
+                 crops:list,         # each cache's crop store, memory-mapped uint8 (n, C, S, S)
+                 banners:CacheRows,  # the banners of the rows (`open_caches`)
+                 pairs:PairRows,     # the pairs of the rows (`open_caches`)
+                 hflip:float=0.0,    # probability of mirroring a pair at an epoch (image and banner)
+                 seed:int=0):        # the flips are a function of (seed, epoch, index), as `PairImageDataset`'s
+        self.crops, self.banners, self.pairs, self.hflip, self.seed = crops, banners, pairs, hflip, seed
+        self.rows = np.asarray(banners.rows)
+    @property
+    def banner_config(self) -> BannerConfig: return self.banners.banner_config
+    def __len__(self): return len(self.rows)
+    flipped = PairImageDataset.flipped     # the same draws as the PIL path
+    def __getitem__(self, key):  # an index, or (index, epoch)
+        "`(uint8 image, banner, index)` of one pair, mirrored when `flipped(index, epoch)`."
+        x, b, (idx, f) = self.gather([key])
+        x, b = (x[0].flip(-1), hflip_banners(b[0])) if f[0] else (x[0], b[0])
+        return x, b, int(idx[0])
+
+# %% ../nbs/02b_cache.ipynb #5bc42f87
+@patch
+def gather(self:CropBatches, keys:list) -> tuple:  # indices, or (index, epoch) keys (`GlobalBatchSampler`)
+    "`(uint8 images, banners, (indices, flips))` of `keys` on the CPU, unflipped; rows read in file order."
+    keys = [k if isinstance(k, tuple) else (k, 0) for k in keys]
+    idx = np.array([i for i, _ in keys], np.int64); rows = self.rows[idx]
+    x = np.empty((len(idx), *self.crops[0].shape[1:]), np.uint8)
+    for c in np.unique(rows[:, 0]):
+        pos = np.nonzero(rows[:, 0] == c)[0]; order = np.argsort(rows[pos, 1], kind='stable')
+        x[pos[order]] = self.crops[c][rows[pos[order], 1]]
+    b = np.stack([np.asarray(self.banners[int(i)], np.float32) for i in idx])
+    flips = np.array([self.flipped(int(i), e) for i, e in keys], bool)
+    return torch.from_numpy(x), torch.from_numpy(b), (torch.from_numpy(idx), torch.from_numpy(flips))
+
+@patch
+def batches(self:CropBatches, sampler, device=None):  # gives this process's keys of each batch; None: CPU
+    "`(images, banners, indices)` of each batch of `sampler` on `device`: the next batch read while this one trains."
+    dev = torch.device(device or 'cpu'); cuda = dev.type == 'cuda'
+    def to_dev(t): return (t.pin_memory() if cuda else t).to(dev, non_blocking=True)
+    with ThreadPoolExecutor(1) as pool:
+        it = iter(sampler); nxt = next(it, None); fut = None if nxt is None else pool.submit(self.gather, nxt)
+        while fut is not None:
+            x, b, (idx, f) = fut.result(); nxt = next(it, None)
+            fut = None if nxt is None else pool.submit(self.gather, nxt)
+            x, b, f = to_dev(x), to_dev(b), to_dev(f)
+            if cuda:                                   # the flips, on the whole batch, without a host sync
+                x = torch.where(f[:, None, None, None], x.flip(-1), x)
+                b = torch.where(f[:, None, None], hflip_banners(b), b)
+            elif f.any(): x[f], b[f] = x[f].flip(-1), hflip_banners(b[f])   # on the CPU: only the flipped rows
+            yield x, b, idx
+
+# %% ../nbs/02b_cache.ipynb #e946fbdc
+def crop_batches(cache_dirs,         # banner caches built by csip_banners, in the order wanted
+                 size:int,           # the training's image size
+                 marker:str,         # how A and B are shown
+                 image_roots=None,   # where each cache's images are now (`open_caches`)
+                 hflip:float=0.0,    # probability of mirroring a pair at an epoch
+                 seed:int=0,         # of the flips
+                ) -> CropBatches|None:  # None when a cache has no crop store of this size and marker
+    "The training set of `cache_dirs` read from their crop stores, when every cache has one for `size` and `marker`."
+    paths = [crops_path(d, size, marker) for d in cache_dirs]
+    if not all(p.exists() for p in paths): return None
+    pairs, banners = open_caches(cache_dirs, image_roots=image_roots, check=False)   # the crops need no image
+    crops = [np.load(p, mmap_mode='r', allow_pickle=False) for p in paths]
+    for p, c, ca in zip(paths, crops, banners.caches):
+        if c.dtype != np.uint8 or c.shape[0] != len(ca) or c.shape[2:] != (size, size):
+            raise ValueError(f"{p}: {c.dtype} {c.shape}, not the uint8 ({len(ca)}, C, {size}, {size}) crops of its "
+                             f"cache; delete it and write it again (csip_banners ... --crops {size})")
+    return CropBatches(crops, banners, pairs, hflip, seed)

@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 0                    # model initialisation and data order
     shuffle: bool = True             # a new order each epoch; False: the dataset's order
     hflip: float = 0.0               # probability of mirroring a pair at an epoch (image, masks and banner together)
+    image_root: str | None = None    # where the caches' images are now, one folder per cache (commas); None: as built
     checkpoint_every: int = 500      # steps between checkpoints (and one at the end)
     log_every: int = 10              # steps between host syncs for metrics
     def asdict(self):
@@ -61,7 +62,8 @@ def config_diff(a:TrainConfig,  # e.g. the checkpoint's configuration
                ) -> dict:       # `{dotted.field: (value in a, value in b)}`
     "The fields (dotted for nested configs) whose values differ."
     fa, fb = flat_fields(a), flat_fields(b)
-    return {k: (v, fb.get(k)) for k, v in fa.items() if v != fb.get(k)}
+    return {k: (v, fb.get(k)) for k, v in fa.items()
+            if v != fb.get(k) and k != 'image_root'}   # where the images are, not what the run is: moved, it resumes
 
 # %% ../nbs/03b_checkpoints.ipynb #0b63fbd1
 def save_checkpoint(path,         # the checkpoint file to (over)write

@@ -19,8 +19,8 @@ from .utils import atomic_write, write_json, read_json
 
 # %% auto #0
 __all__ = ['GEOMETRIC_PREDICATES', 'MODES', 'Blob', 'blob_masks', 'contact_distance', 'arrange', 'configuration', 'random_blob',
-           'random_configuration', 'predicate_prototypes', 'HardNegativeConfig', 'describe', 'hard_negative_set',
-           'hard_negative_paths', 'write_hard_negatives', 'HardNegativeSet', 'load_hard_negatives',
+           'random_configuration', 'random_configurations', 'predicate_prototypes', 'HardNegativeConfig', 'describe',
+           'hard_negative_set', 'hard_negative_paths', 'write_hard_negatives', 'HardNegativeSet', 'load_hard_negatives',
            'hard_negative_truth']
 
 # %% ../nbs/02a_configurations.ipynb #d4a82653
@@ -141,6 +141,20 @@ def random_configuration(rng,                           # `np.random.Generator`
     out = configuration(a, b, xy, canvas, a_in_front=mode == 'inside' or bool(rng.random() < 0.5))
     if out is not None: out['mode'] = mode
     return out
+
+# %% ../nbs/02a_configurations.ipynb #951b3c3b
+def random_configurations(n:int,              # configurations
+                          canvas:int=160,     # the square canvas' side, pixels
+                          seed:int=0,         # the draw's seed
+                          boxes:bool=False,   # two upright boxes each
+                          max_tries:int=20_000, # draws before giving up
+                         ) -> list:           # `n` dicts of `random_configuration`
+    "`n` random configurations (`random_configuration`; draws that make none are skipped)."
+    rng, out = np.random.default_rng(seed), []
+    for _ in range(max_tries):
+        if len(out) == n: return out
+        if (c := random_configuration(rng, canvas, boxes=boxes)) is not None: out.append(c)
+    raise ValueError(f"random_configurations: {len(out)} of {n} configurations after {max_tries} draws")
 
 # %% ../nbs/02a_configurations.ipynb #4b58dc88
 def predicate_prototypes(n:int=32,                        # configurations per predicate

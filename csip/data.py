@@ -633,12 +633,13 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 MARKERS = ('masks', 'tint', 'none')
 TINT_A, TINT_B, TINT_ALPHA = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0), 0.4
 
-def union_box(a,           # xyxy box of A, pixels
-              b,           # xyxy box of B, pixels
-              width:int,   # image width, pixels
-              height:int,  # image height, pixels
-             ) -> tuple[int, int, int, int]:  # integer (x0, y0, x1, y1), at least 1 pixel, inside the image
-    "The integer union box of two xyxy boxes: floor/ceil, clipped to the image."
+def union_box(a,                   # xyxy box of A, pixels
+              b,                   # xyxy box of B, pixels
+              width:int|None=None, # image width, pixels; None: the plain union, unrounded and unclipped
+              height:int|None=None,# image height, pixels
+             ) -> tuple:           # (x0, y0, x1, y1); with the image size integer, at least 1 pixel, inside it
+    "The union box of two xyxy boxes; given the image size, integer (floor/ceil) and clipped to the image."
+    if width is None: return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
     x0, y0 = max(0, math.floor(min(a[0], b[0]))), max(0, math.floor(min(a[1], b[1])))
     x1, y1 = min(width, math.ceil(max(a[2], b[2]))), min(height, math.ceil(max(a[3], b[3])))
     return (min(x0, width - 1), min(y0, height - 1), max(x1, min(x0, width - 1) + 1), max(y1, min(y0, height - 1) + 1))
@@ -734,9 +735,9 @@ class PairImageDataset(torch.utils.data.Dataset):
         if not 0 <= hflip <= 1: raise ValueError(f"hflip is a probability, got {hflip}")
         if hflip and len(pairs) and np.shape(banners[0])[-1] % 2:
             raise ValueError(f"hflip needs banners with an even number of directions, got {np.shape(banners[0])}")
-        self.pairs, self.banners, self.size, self.marker = list(pairs), banners, size, marker
-        self.normalize, self.return_pair_id, self.dtype = normalize, return_pair_id, dtype
-        self.hflip, self.seed = hflip, seed
+        self.pairs = pairs if hasattr(pairs, '__getitem__') else list(pairs)   # a sequence (mapped records) stays
+        self.banners, self.size, self.marker, self.normalize = banners, size, marker, normalize
+        self.return_pair_id, self.dtype, self.hflip, self.seed = return_pair_id, dtype, hflip, seed
     def __len__(self): return len(self.pairs)
     def image(self,
               i:int,             # the pair's index

@@ -399,7 +399,7 @@ def quickstart_config(preset:str='cpu',          # one of `PRESETS`
         if backbone_seeds < 1: raise ValueError(f'backbone_seeds={backbone_seeds}: need at least 1')
         flags = replace(flags, backbone_seeds=tuple(range(backbone_seeds)))
     cfg = script_config(flags, default, config, sets)
-    if (cfg.marker == 'masks') != (cfg.train.encoder.in_chans == 5):
+    if (cfg.marker == 'masks') != (cfg.train.encoder.marker == 'masks'):
         raise ValueError(f"marker {cfg.marker!r} and in_chans {cfg.train.encoder.in_chans} disagree: "
                          "'masks' needs 5 channels, others 3")
     return cfg
@@ -470,7 +470,7 @@ def csip_quickstart(preset:str='cpu',    # 'cpu' (2 cores, ~17 min), 'gpu' (one 
 
 # %% ../nbs/09_quickstart.ipynb #e1f1d7af
 from .encoders import build_model
-from .train import SemanticModel
+from .train import load_semantic_model
 from .data import load_spatialsense, load_unrel
 from .configurations import GEOMETRIC_PREDICATES, predicate_prototypes
 from .evaluate.relations import pair_arrays
@@ -485,11 +485,9 @@ def quickstart_baselines(run,        # a quickstart run's folder
     "A quickstart run's frozen baselines (semantic, random init) of backbone seed `seed`."
     run = Path(run); cfg = read_json(run / 'config.json')
     enc = TrainConfig.from_dict(cfg['train']).encoder
-    cats = len(read_json(run / 'scenes' / 'scene_config.json')['shapes'])
-    sem = SemanticModel(enc, cats)
-    path = run / f'semantic_seed{seed}.pt'
+    path = run / f'semantic_seed{seed}' / 'checkpoint.pt'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: no semantic baseline of seed {seed} was trained")
-    sem.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    sem = load_semantic_model(path)
     torch.manual_seed(seed)
     return {'semantic': (sem.image_encoder.eval(), enc.image_size, cfg['marker']),
             'random init': (build_model(enc).image_encoder.eval(), enc.image_size, cfg['marker'])}

@@ -18,7 +18,7 @@ from .encoders import EncoderConfig, build_model, check_encoder_config, CSIPMode
 from .forces import BannerConfig, force_banners
 from .utils import atomic_write, script_errors, dist_env, flat_fields, script_config, SET_FLAG, data_specs
 from .data import PairImageDataset
-from .cache import open_caches
+from .cache import open_caches, crop_batches
 from .checkpoints import (TrainConfig, config_diff, save_checkpoint, rng_state, set_rng_state, load_checkpoint,
                               model_from_state)
 
@@ -105,7 +105,8 @@ class DeviceBatches:
         self.images, self.banners, self.banner_config = images, banners, banner_config
     def __len__(self): return len(self.images)
     def __getitem__(self, i): return self.images[i], self.banners[i], i
-    def batches(self, sampler:GlobalBatchSampler):  # gives this process's indices of each batch
+    def batches(self, sampler:GlobalBatchSampler,  # gives this process's indices of each batch
+                device=None):                       # unused: the tensors are on their device already
         "`(images, banners, indices)` of each batch of `sampler`, gathered on the device."
         cuda = self.images.device.type == 'cuda'
         for idx in sampler:
@@ -478,7 +479,7 @@ def do_train(run:Run,                   # prepared (`prepare_run`) and maybe res
     "The training loop: steps until `run.total`, logging and checkpointing as `run.config` says."
     ck_path, log, spe, cuda = Path(out_dir) / 'checkpoint.pt', RunLog(run, out_dir, progress, tensorboard), \
         run.sampler.steps_per_epoch, run.info.device.type == 'cuda'
-    on_device = isinstance(dataset, DeviceBatches)
+    on_device = hasattr(dataset, 'batches')   # `DeviceBatches`, `csip.cache.CropBatches`: whole batches, no loader
     loader = None if on_device else torch.utils.data.DataLoader(
         dataset, batch_sampler=run.sampler, num_workers=workers, pin_memory=cuda, persistent_workers=workers > 0,
         prefetch_factor=4 if workers > 0 else None)
@@ -486,7 +487,7 @@ def do_train(run:Run,                   # prepared (`prepare_run`) and maybe res
     while run.step < run.total and run.step != stop_after:
         epoch = run.step // spe
         run.sampler.set_position(epoch, run.step % spe)
-        for images, banners, index in (dataset.batches(run.sampler) if on_device else loader):
+        for images, banners, index in (dataset.batches(run.sampler, run.info.device) if on_device else loader):
             log.add(train_step(run, images, banners, index), epoch)
             last = run.step == run.total
             if run.step % run.config.checkpoint_every == 0 or last:
@@ -526,10 +527,14 @@ def train_csip(config:TrainConfig,  # the run
 def cache_dataset(cache_dirs:list,      # banner cache folders (`csip_banners`), trained on together
                   config:TrainConfig,   # image size, channels, flips and seed of the run
                   strict:bool=False):   # a bad annotation record is an error, not skipped
-    "A `csip.data.PairImageDataset` over the banner caches `cache_dirs` (`csip.cache.open_caches`), as `config` says."
-    pairs, banners = open_caches(cache_dirs, strict)
+    "The banner caches `cache_dirs` as a training set: their crop stores if all have one, else their decoded images."
+    marker, roots = config.encoder.marker, config.image_root
+    roots = roots.split(',') if roots else None
+    crops = crop_batches(cache_dirs, config.encoder.image_size, marker, roots, config.hflip, config.seed)
+    if crops is not None: return crops      # the same images, prepared once (`csip.cache.write_crops`)
+    pairs, banners = open_caches(cache_dirs, strict, roots)
     return PairImageDataset(pairs, banners, size=config.encoder.image_size, hflip=config.hflip, seed=config.seed,
-                            marker=config.encoder.marker)
+                            marker=marker)
 
 def _synthetic(args:list, config:TrainConfig, strict:bool=False):
     e = config.encoder
@@ -567,6 +572,7 @@ def csip_train(
     lr:float=TrainConfig.lr,                          # AdamW's base learning rate
     precision:str=TrainConfig.precision,              # 'bf16', 'fp16' or 'fp32' (CUDA; CPU runs fp32)
     hflip:float=None,                 # probability of mirroring a pair per epoch; None: 0.5 for caches, 0 otherwise
+    image_root:str=None,              # where the caches' images are now (moved), one folder per cache, comma-separated
     seed:int=TrainConfig.seed,                        # model initialisation and data order
     compile:store_true=False,         # torch.compile the model
     config:str=None,                  # start from a saved configuration (checkpoint, config.json) instead of the flags
@@ -574,7 +580,7 @@ def csip_train(
     workers:int=4,                    # DataLoader processes
     device:str=None,                  # default: cuda if available
     resume:store_true=False,          # continue from out_dir/checkpoint.pt
-    strict:store_true=False,          # a bad record in the caches' annotation files is an error, not skipped
+    strict:store_true=False,          # unused with caches (their records were checked when built)
     no_progress:store_true=False,     # no progress bar
     debug:store_true=False,           # show the full traceback
 ):
@@ -583,7 +589,8 @@ def csip_train(
         auto_hflip = 0.5 if data.startswith('cache:') else 0.0     # synthetic pairs do not flip
         enc = EncoderConfig(image_encoder, banner_encoder, image_size=image_size, image_weights=image_weights)
         flags = TrainConfig(enc, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr, precision=precision,
-                            hflip=auto_hflip if hflip is None else hflip, seed=seed, compile=compile)
+                            hflip=auto_hflip if hflip is None else hflip, seed=seed, compile=compile,
+                            image_root=image_root)
         cfg = script_config(flags, TrainConfig(hflip=auto_hflip), config, set)
         check_encoder_config(cfg.encoder)
         ds = make_dataset(data, cfg, strict)

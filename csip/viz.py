@@ -17,7 +17,8 @@ import ipywidgets as W
 from IPython.display import display
 
 from .forces import force_banner, BannerConfig, DEFAULT_RS
-from .scenes import shape_outline, polygon_mask, SHAPES
+from .scenes import SHAPES
+from .configurations import Blob, blob_masks
 from .utils import cpu_threads
 from .data import open_image, pair_masks, union_box
 from .evaluate.retrieval import l2_normalize
@@ -25,10 +26,9 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['COLOR_A', 'COLOR_B', 'BANNER_CMAP', 'LIVE_RS', 'DIRECTION_WORDS', 'csip_style', 'add_caption', 'figure_axes_labelled',
-           'shape_mask', 'banner_direction', 'relation_words', 'describe_banner', 'masks_rgb', 'PairFigure',
-           'plot_pair_state', 'ForceBannerExplorer', 'pair_image', 'pair_label', 'plot_pair', 'DatasetBrowser',
-           'rank_gallery', 'plot_retrieval', 'RetrievalBrowser', 'random_configurations', 'PairSearch',
-           'pair_thumbnail', 'pair_search']
+           'banner_direction', 'relation_words', 'describe_banner', 'masks_rgb', 'PairFigure', 'plot_pair_state',
+           'ForceBannerExplorer', 'pair_image', 'pair_label', 'plot_pair', 'DatasetBrowser', 'rank_gallery',
+           'plot_retrieval', 'RetrievalBrowser', 'PairSearch', 'pair_thumbnail', 'pair_search']
 
 # %% ../nbs/08_widgets.ipynb #5eeb4979
 COLOR_A, COLOR_B = '#d62728', '#1f63d6'  # A (argument) red, B (referent) blue, everywhere
@@ -61,26 +61,6 @@ def figure_axes_labelled(fig, # a matplotlib figure
         if not ax.get_xlabel(): return False
         if ax.name != 'polar' and not ax.get_ylabel(): return False
     return True
-
-# %% ../nbs/08_widgets.ipynb #9e2b69ad
-def shape_mask(shape:str,        # one of `csip.scenes.SHAPES`
-               cx:float,         # centre, pixels from the left
-               cy:float,         # centre, pixels from the top
-               size:float,       # circumradius, pixels
-               angle:float=0.0,  # rotation, degrees counter-clockwise as displayed
-               canvas:int=128,   # side of the square mask, pixels
-               seed:int=0,       # fixes the random details of the outline
-              ) -> np.ndarray:   # (canvas, canvas) bool
-    "The mask of a shape placed on a canvas."
-    if shape not in SHAPES: raise ValueError(f"unknown shape {shape!r}; known: {SHAPES}")
-    outer, hole = shape_outline(shape, float(size), np.random.default_rng(seed))
-    a = math.radians(angle)
-    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])   # ccw in (x right, y up)
-    flip = np.array([1.0, -1.0])                # outline read with y up, then image y points down
-    place = lambda p: (p @ rot.T) * flip + (cx, cy)
-    m = polygon_mask([place(outer)], canvas, canvas)
-    if hole is not None: m &= ~polygon_mask([place(hole)], canvas, canvas)
-    return m
 
 # %% ../nbs/08_widgets.ipynb #f17e9dee
 DIRECTION_WORDS = (('right of', 0.0), ('above', 90.0), ('left of', 180.0), ('below', 270.0))
@@ -257,8 +237,8 @@ class ForceBannerExplorer:
 @patch
 def masks(self:ForceBannerExplorer) -> tuple[np.ndarray, np.ndarray]: # A, B: bool (canvas, canvas)
     "The current masks A and B, as the sliders set them."
-    make = lambda c: shape_mask(c['shape'].value, c['x'].value, c['y'].value, c['size'].value, c['angle'].value,
-                                self.canvas)
+    make = lambda c: blob_masks(Blob(c['shape'].value, c['size'].value, angle=math.radians(c['angle'].value)),
+                                c['x'].value, c['y'].value, self.canvas)[0]
     return make(self.a), make(self.b)
 
 @patch
@@ -466,20 +446,6 @@ class RetrievalBrowser:
         "Draw the current query and results into the widget."
         self.image.value = _figure_png(self.figure())
     def _ipython_display_(self): display(self.widget)
-
-# %% ../nbs/08_widgets.ipynb #21af55af
-def random_configurations(n:int,          # pairs
-                          canvas:int=64,  # side of the masks, pixels
-                          seed:int=0,     # numpy seed
-                         ) -> list[tuple[np.ndarray, np.ndarray]]: # n pairs of (canvas, canvas) bool masks
-    "Random pairs of masks: shapes, sizes, angles and positions drawn uniformly."
-    rng = np.random.default_rng(seed); out = []
-    while len(out) < n:
-        a, b = (dict(shape=str(rng.choice(SHAPES)), cx=rng.uniform(8, canvas - 8), cy=rng.uniform(8, canvas - 8),
-                     size=rng.uniform(5, canvas / 4), angle=rng.uniform(0, 360)) for _ in range(2))
-        A, B = shape_mask(**a, canvas=canvas), shape_mask(**b, canvas=canvas)
-        if A.any() and B.any(): out.append((A, B))
-    return out
 
 # %% ../nbs/08_widgets.ipynb #1d348c15
 class PairSearch:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections import defaultdict
 import numpy as np
 from PIL import Image
+from ..data import union_box
 
 # %% auto #0
 __all__ = ['BANNER_RELEVANCES', 'l2_normalize', 'nearest_neighbours', 'dcg_at', 'ndcg_from_gains', 'banner_gains',
            'ideal_banner_gains', 'predicate_gains', 'ideal_predicate_gains', 'banner_images', 'retrieval_ndcg',
-           'box_iou', 'union_xyxy', 'pair_iou', 'average_precision', 'match_ranked', 'unrel_map']
+           'box_iou', 'pair_iou', 'average_precision', 'match_ranked', 'unrel_map']
 
 # %% ../../nbs/06_eval_retrieval.ipynb #5f64e455
 def l2_normalize(x,                # (N, D) embeddings
@@ -179,18 +180,12 @@ def box_iou(a,   # (x0, y0, x1, y1) box, pixel edges (`ObjectRef.bbox`)
     area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
     return float(inter / (area(a) + area(b) - inter))
 
-def union_xyxy(a,  # (x0, y0, x1, y1) box
-               b,  # (x0, y0, x1, y1) box
-              ) -> tuple: # (x0, y0, x1, y1)
-    "The smallest box holding boxes `a` and `b`."
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-
 def pair_iou(cand:tuple,         # (subject_box, object_box) of the candidate
              gt:tuple,           # (subject_box, object_box) of the ground truth
              mode:str='union',   # 'union': IoU of the union boxes, 'subject': of the subjects, 'min': the lower of both
             ) -> float:
     "Overlap of two `(subject_box, object_box)` pairs."
-    if mode == 'union': return box_iou(union_xyxy(*cand), union_xyxy(*gt))
+    if mode == 'union': return box_iou(union_box(*cand), union_box(*gt))
     if mode == 'subject': return box_iou(cand[0], gt[0])
     if mode == 'min': return min(box_iou(cand[0], gt[0]), box_iou(cand[1], gt[1]))
     raise ValueError(f"mode {mode!r} is not one of 'union', 'subject', 'min'")
