@@ -23,9 +23,9 @@ __all__ = ['BOX_TOL_PX', 'BOX_TOL_FRAC', 'SPATIALSENSE_PREDICATES', 'IMAGENET_ME
            'pair_from_masks', 'RecordError', 'Records', 'Skips', 'check_bbox', 'check_image', 'check_folder',
            'open_image', 'PairSamplingConfig', 'rle_counts', 'check_rle_counts', 'check_polygons_in_image',
            'coco_objects', 'sample_image_pairs', 'load_coco_pairs', 'spatialsense_image_path', 'spatialsense_box',
-           'load_spatialsense', 'UnRelQuery', 'unrel_box', 'load_unrel', 'GQARelQuestion', 'gqa_relation', 'load_gqa',
-           'union_box', 'crop_geometry', 'prepare_pair_image', 'image_to_float', 'split_channels', 'PairImageDataset',
-           'make_loader']
+           'load_spatialsense', 'load_spatialsense_plus', 'UnRelQuery', 'unrel_box', 'load_unrel', 'GQARelQuestion',
+           'gqa_relation', 'load_gqa', 'union_box', 'crop_geometry', 'prepare_pair_image', 'image_to_float',
+           'split_channels', 'PairImageDataset', 'make_loader']
 
 # %% ../nbs/02_data.ipynb #83195d5d
 @dataclass(frozen=True)
@@ -301,6 +301,7 @@ def _coco_object(a:dict, images:dict, cats:dict, where:str) -> tuple:
 
 def coco_objects(annotation_file,      # a COCO instances JSON file
                  strict:bool=False,    # raise at the first bad record instead of dropping it
+                 file_names=None,      # keep only the images of these file names (and their objects); None: all
                 ) -> tuple[dict, dict, list]:  # (images, objects, skipped)
     "The checked images and objects of a COCO instances file, and the records dropped."
     d = read_json(annotation_file); skips = Skips(strict)
@@ -309,8 +310,10 @@ def coco_objects(annotation_file,      # a COCO instances JSON file
     try: cats = {c['id']: c['name'] for c in d['categories']}
     except (KeyError, TypeError): raise ValueError(f"{annotation_file}: a category lacks id/name") from None
     images = _coco_images(d, annotation_file, skips)
+    if file_names is not None: images = {i: im for i, im in images.items() if im['file_name'] in file_names}
     objects = {i: [] for i in images}
     for a in d['annotations']:
+        if file_names is not None and a.get('image_id') not in images: continue
         name = f"annotation {a.get('id')} (image {a.get('image_id')})"
         with skips.record(annotation_file, name):
             obj = _coco_object(a, images, cats, f"{annotation_file}: {name}")
@@ -396,19 +399,13 @@ def _spatialsense_pair(r, path, W, H, where) -> Pair:
                 r['predicate'], bool(r['label']))
 
 # %% ../nbs/02_data.ipynb #9b933242
-def load_spatialsense(annotations_file,        # SpatialSense's annotations.json
-                      image_root,              # the `images` folder (holding flickr/ and nyu/)
-                      split=None,              # 'train', 'valid', 'test', or None: every split
-                      check_images:bool=True,  # check that every image file exists
-                      strict:bool=False,       # raise at the first bad record
-                     ) -> Records:             # the pairs; `.skipped`: the image entries and relations dropped
-    "The pairs of SpatialSense's `annotations.json`, with their predicate and true/false label."
-    d = read_json(annotations_file); skips = Skips(strict)
-    if not isinstance(d, list) or not all(isinstance(im, dict) for im in d):
+def _spatialsense_entries(entries, annotations_file, image_root, split, check_images, skips) -> Records:
+    "The pairs of SpatialSense-format image entries (a list of `url, height, width, split, annotations` dicts)."
+    if not isinstance(entries, list) or not all(isinstance(im, dict) for im in entries):
         raise ValueError(f"{annotations_file}: expected a list of image entries")
     if check_images: check_folder(image_root, annotations_file)
     pairs = []
-    for k, im in enumerate(d):
+    for k, im in enumerate(entries):
         if split is not None and im.get('split') != split: continue
         with skips.record(annotations_file, f"image entry {k}"):
             try: url, W, H = str(im['url']), int(im['width']), int(im['height'])
@@ -424,6 +421,33 @@ def load_spatialsense(annotations_file,        # SpatialSense's annotations.json
                     pairs.append(p)
     skips.warn()
     return Records(pairs, skips.skipped)
+
+def load_spatialsense(annotations_file,        # SpatialSense's annotations.json
+                      image_root,              # the `images` folder (holding flickr/ and nyu/)
+                      split=None,              # 'train', 'valid', 'test', or None: every split
+                      check_images:bool=True,  # check that every image file exists
+                      strict:bool=False,       # raise at the first bad record
+                     ) -> Records:             # the pairs; `.skipped`: the image entries and relations dropped
+    "The pairs of SpatialSense's `annotations.json`, with their predicate and true/false label."
+    return _spatialsense_entries(read_json(annotations_file), annotations_file, image_root, split, check_images,
+                                 Skips(strict))
+
+# %% ../nbs/02_data.ipynb #e0774c55
+def load_spatialsense_plus(annotations_file,        # SpatialSense+'s annots_spatialsenseplus.json
+                           image_root,              # SpatialSense's `images` folder (holding flickr/ and nyu/)
+                           split=None,              # 'train', 'valid', 'test', or None: every split
+                           check_images:bool=True,  # check that every image file exists
+                           strict:bool=False,       # raise at the first bad record
+                          ) -> Records:             # the pairs; `.skipped`: the entries and relations dropped
+    "The pairs of SpatialSense+'s relabelled annotations (`sample_annots`), read with SpatialSense's images."
+    d = read_json(annotations_file)
+    if not isinstance(d, dict) or not isinstance(d.get('sample_annots'), list):
+        raise ValueError(f"{annotations_file}: not a SpatialSense+ file (needs a JSON object with a list "
+                         "'sample_annots'; SpatialSense's own annotations.json is read by load_spatialsense)")
+    bad = [p for p in d.get('predicates', SPATIALSENSE_PREDICATES) if p not in SPATIALSENSE_PREDICATES]
+    if bad: raise ValueError(f"{annotations_file}: predicates {bad} are not SpatialSense's {SPATIALSENSE_PREDICATES}")
+    return _spatialsense_entries(d['sample_annots'], annotations_file, image_root, split, check_images,
+                                 Skips(strict))
 
 # %% ../nbs/02_data.ipynb #fa42b087
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from .checkpoints import TrainConfig, load_trained_model, save_checkpoint
 from .evaluate.relations import ProbeConfig
 from .evaluate.retrieval import nearest_neighbours
 from .evaluate.vqa import VQAConfig
+from .evaluate.vsr import vsr_report
 from .evaluate.suite import (SuiteConfig, random_candidate, backbone_candidate, banner_candidate, model_candidate,
                                  evaluate_models, results_table, results_json, zero_shot_table, dense_report)
 from .evaluate.dense import DenseConfig, DENSE_METRICS
@@ -374,6 +375,12 @@ def dense_section(run:Path,             # the run folder (its `evaluation/dense.
     return dense_report(evaluation['results'], evaluation['datasets'], suite_config(cfg, run),
                         dense_answer(evaluation['results']))
 
+# %% ../nbs/09_quickstart.ipynb #dd24d73b
+def _vsr_section(evaluation:dict) -> str:
+    "The report's VSR section (`csip.evaluate.vsr.vsr_report`), '' when the evaluation had no VSR set."
+    info = evaluation['datasets'].get('vsr')
+    return f"\n## VSR (visual spatial reasoning)\n\n{vsr_report(evaluation['results'], info)}" if info else ''
+
 # %% ../nbs/09_quickstart.ipynb #74d44cd5
 def write_report(run:Path,              # the run folder
                  cfg:QuickstartConfig,  # the run's configuration
@@ -389,7 +396,8 @@ def write_report(run:Path,              # the run folder
     for name, fig in figs.items(): fig.savefig(run / name, dpi=90); plt.close(fig)
     write_json(run / 'results.json', results_json(results, evaluation['datasets'], suite_config(cfg, run)), indent=1)
     (run / 'report.md').write_text(report_markdown(run.name, cfg, results_table(results), sets, notes, seconds,
-                                                   zero_shot_table(evaluation)) + dense_section(run, cfg, evaluation))
+                                                   zero_shot_table(evaluation)) + dense_section(run, cfg, evaluation)
+            + _vsr_section(evaluation))
     return run / 'report.md'
 
 # %% ../nbs/09_quickstart.ipynb #ca7efe28
@@ -472,7 +480,8 @@ def run_quickstart(preset:str='cpu',           # one of `PRESETS`: the configura
     evaluation = evaluate_models(run / 'evaluation', models, paths['spatialsense'], paths['unrel'], paths['gqa'],
                                  suite_config(cfg, run), device=device, workers=cfg.workers, command=command,
                                  spair=paths['spair'],   # the test scenes' moved pairs, and their COCO boxes:
-                                 pointing=(paths['coco_annotations']['test'], paths['coco_images']['test']))
+                                 pointing=(paths['coco_annotations']['test'], paths['coco_images']['test']),
+                                 vsr=paths['vsr'])
     notes.append(ceiling_note(predicate_ceiling(evaluation['sets']['ss_test'], paths['gqa_scene_graphs']['val'])))
     report = write_report(run, cfg, evaluation, notes, time.time() - start)
     print(f'report: {report}')

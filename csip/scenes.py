@@ -22,11 +22,11 @@ from .utils import atomic_write, write_json, script_errors, script_config, SET_F
 
 # %% auto #0
 __all__ = ['SHAPES', 'PREDICATES', 'GQA_PREDICATE', 'SPLITS', 'SPATIALSENSE_SPLIT', 'COLOURS', 'TEXTURES', 'SPAIR_SCALES',
-           'SPAIR_SPLIT', 'GQA_SPLIT', 'SCENES_LAYOUT', 'DEMO_SCENES', 'SceneConfig', 'shape_outline', 'polygon_mask',
-           'object_texture', 'background', 'render_scene', 'object_geometry', 'box_gap', 'mask_gap', 'directional',
-           'inside', 'on_top', 'in_front', 'next_to', 'relations', 'image_id_of', 'file_name_of', 'describe_scene',
-           'render_moved_pair', 'spair_records', 'write_spair', 'scene_paths', 'make_default_scenes', 'csip_scenes',
-           'demo_scenes']
+           'SPAIR_SPLIT', 'GQA_SPLIT', 'SCENES_LAYOUT', 'VSR_WORDING', 'VSR_SPLIT', 'DEMO_SCENES', 'SceneConfig',
+           'shape_outline', 'polygon_mask', 'object_texture', 'background', 'render_scene', 'object_geometry',
+           'box_gap', 'mask_gap', 'directional', 'inside', 'on_top', 'in_front', 'next_to', 'relations', 'image_id_of',
+           'file_name_of', 'describe_scene', 'render_moved_pair', 'spair_records', 'write_spair', 'scene_paths',
+           'make_default_scenes', 'vsr_caption', 'write_vsr_layout', 'csip_scenes', 'demo_scenes']
 
 # %% ../nbs/01_scenes.ipynb #0be1f864
 SHAPES = ('disc', 'square', 'triangle', 'star', 'ring', 'L shape', 'U shape', 'crescent')
@@ -703,7 +703,7 @@ def write_spair(cfg:SceneConfig,     # how scenes are generated
 def _categories(cfg): return [dict(id=k + 1, name=s, supercategory='shape') for k, s in enumerate(cfg.shapes)]
 
 GQA_SPLIT = {'train': 'train', 'test': 'val'}   # generated split -> the GQA file that holds it
-SCENES_LAYOUT = 2   # 2: GQA's train/val files (val = the generated test split); 1 (unmarked): train/val/test files
+SCENES_LAYOUT = 3   # 3: + the VSR-layout set; 2: GQA's train/val files (val = the generated test); 1: train/val/test
 
 def scene_paths(out_dir,  # the dataset's folder
                ) -> dict:
@@ -715,7 +715,7 @@ def scene_paths(out_dir,  # the dataset's folder
                 spatialsense=root / 'spatialsense', spatialsense_annotations=root / 'spatialsense/annotations.json',
                 unrel=root / 'unrel', unrel_annotations=root / 'unrel/annotations.mat',
                 unrel_triplets=root / 'unrel/annotated_triplets.mat',
-                gqa=root / 'gqa', spair=root / 'spair',
+                gqa=root / 'gqa', spair=root / 'spair', vsr=root / 'vsr',
                 gqa_scene_graphs={s: root / f'gqa/{s}_sceneGraphs.json' for s in GQA_SPLIT.values()},
                 gqa_questions={s: root / f'gqa/{s}_balanced_questions.json' for s in GQA_SPLIT.values()})
 
@@ -773,11 +773,12 @@ def _write_dataset(config, paths, recs, t0):
         _compact_json(paths['gqa_scene_graphs'][g], graphs)
         _compact_json(paths['gqa_questions'][g], {k: q for r in ev[s] for k, q in r['gqa_questions'].items()})
     queries = _write_unrel(config, root, ev['test'])
+    vsr = write_vsr_layout(config, paths, ev)
     counts = dict(images={s: len(recs[s]) for s in SPLITS},
                   objects={s: sum(len(r['annotations']) for r in recs[s]) for s in SPLITS},
                   spatialsense_triplets=sum(len(r['spatialsense']['annotations']) for s in SPLITS for r in ev[s]),
                   gqa_questions={g: sum(len(r['gqa_questions']) for r in ev[s]) for s, g in GQA_SPLIT.items()},
-                  unrel_queries=len(queries))
+                  unrel_queries=len(queries), vsr_captions=vsr)
     _compact_json(paths['manifest'], dict(layout=SCENES_LAYOUT, config=config.asdict(), counts=counts,
                                          seconds=round(time.time() - t0, 2),
                                          files={k: str(v) for k, v in paths.items() if isinstance(v, Path)}))
@@ -797,6 +798,51 @@ def make_default_scenes(out_dir='data/generated/scenes',          # folder to wr
         _write_dataset(config, paths, _render_all(config, root, workers, chunk, progress), t0)
     write_spair(config, paths['spair'], progress=progress)   # the test scenes' moved pairs (once: resumable)
     return paths
+
+# %% ../nbs/01_scenes.ipynb #08b30e1a
+import zlib
+VSR_WORDING = {'above': ('above', 'over'), 'behind': ('behind', 'at the back of'),
+               'in': ('inside', 'in', 'within', 'contains'), 'in front of': ('in front of',),
+               'next to': ('next to', 'beside', 'at the side of'), 'on': ('on', 'on top of'),
+               'to the left of': ('at the left side of', 'left of'),
+               'to the right of': ('at the right side of', 'right of'), 'under': ('under', 'below', 'beneath')}
+VSR_SPLIT = {'train': 'train', 'val': 'dev', 'test': 'test'}   # generated split -> VSR split
+
+def vsr_caption(qid:str,  # a GQA-style question's id (`describe_scene`'s `gqa_questions`)
+                q:dict,   # the question: 'Is the {s} {predicate} the {o}?', its program and answer
+               ) -> dict: # a line of VSR's random split
+    "The VSR record restating a generated yes/no question; the wording drawn from the question's id."
+    o = q['semantic'][0]['argument'].rsplit(' (', 1)[0]
+    s, gp, _ = q['semantic'][1]['argument'].rsplit(' (', 1)[0].split(',')
+    words = VSR_WORDING[{v: k for k, v in GQA_PREDICATE.items()}[gp]]
+    w = words[zlib.crc32(qid.encode()) % len(words)]
+    caption = f"The {o} contains the {s}." if w == 'contains' else f"The {s} is {w} the {o}."
+    return dict(image=f"{q['imageId']}.jpg", image_link=f"csip-scenes/{q['imageId']}.jpg", caption=caption,
+                label=int(q['answer'] == 'yes'), relation=w, annotator_id=0, vote_true_validator_id='[]',
+                vote_false_validator_id='[]', reference_frame=None)
+
+# %% ../nbs/01_scenes.ipynb #dd3448db
+def write_vsr_layout(config:SceneConfig, # how the scenes were generated (their categories)
+                     paths:dict,         # `scene_paths` of the dataset, its COCO images already written
+                     recs:dict,          # `{split: describe_scene records with evaluation records}`
+                    ) -> dict:           # `{VSR split: captions written}`
+    "Write the VSR-layout set of the scenes' evaluation images under `paths['vsr']`."
+    root, counts = paths['vsr'], {}
+    for d in ('images', 'splits/random', 'annotations'): (root / d).mkdir(parents=True, exist_ok=True)
+    for s, vs in VSR_SPLIT.items():
+        lines = [vsr_caption(k, q) for r in recs[s] for k, q in r['gqa_questions'].items()]
+        atomic_write(root / f'splits/random/{vs}.jsonl', ''.join(json.dumps(x) + '\n' for x in lines))
+        counts[vs] = len(lines)
+        for r in recs[s]:
+            if r['gqa_questions']:
+                f = r['image']['file_name']
+                atomic_write(root / 'images' / f, (paths['coco_images'][s] / f).read_bytes())
+    for name, splits in (('instances_train2017.json', ('train',)), ('instances_val2017.json', ('val', 'test'))):
+        rs = [r for s in splits for r in recs[s] if r['gqa_questions']]
+        _compact_json(root / 'annotations' / name, dict(
+            info=dict(description='csip synthetic scenes, VSR layout'), licenses=[], categories=_categories(config),
+            images=[r['image'] for r in rs], annotations=[a for r in rs for a in r['annotations']]))
+    return counts
 
 # %% ../nbs/01_scenes.ipynb #ec52dd2e
 @call_parse

@@ -14,7 +14,7 @@ import torch
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, store_true
-from ..data import load_spatialsense, load_unrel, load_gqa, SPATIALSENSE_PREDICATES
+from ..data import load_spatialsense, load_spatialsense_plus, load_unrel, load_gqa, SPATIALSENSE_PREDICATES
 from ..utils import read_json, write_json, atomic_write, script_errors, on_command_line, script_config, SET_FLAG
 from ..cache import CacheConfig
 from ..encoders import EncoderConfig, ModelSpec, parse_model_spec, frozen_backbone, build_model
@@ -25,6 +25,9 @@ from .retrieval import retrieval_ndcg, unrel_map
 from .vqa import vqa_benchmark, yes_no_questions, VQAConfig
 from .dense import (DenseConfig, DENSE_METRICS, load_dense_sets, dense_metrics, clip_text_prototypes,
                                  compare_models_figure)
+from .vsr import (load_vsr, vsr_evaluation, vsr_report, vsr_dataset_line, openclip_zero_shot,
+                               vsr_zero_shot, vsr_class_embeddings,
+                               VSR_METRICS, VSR_SPLIT_KINDS)
 from .features import pair_key, pair_features, pair_banners
 from .zero_shot import (PromptModel, prompt_embeddings, recognition_report, hard_negative_accuracy,
                                      zero_shot_set_scores, probe_set_scores)
@@ -33,9 +36,9 @@ from .zero_shot import (PromptModel, prompt_embeddings, recognition_report, hard
 __all__ = ['METRICS', 'ZERO_SHOT_METRICS', 'GQA_FOLDERS', 'SuiteConfig', 'gqa_files', 'subset_questions', 'load_datasets',
            'Candidate', 'file_digest', 'random_candidate', 'banner_candidate', 'backbone_candidate', 'model_candidate',
            'parse_models', 'cached_features', 'candidate_features', 'evaluate_features', 'prompt_model',
-           'zero_shot_metrics', 'hard_negative_metrics', 'evaluate_candidate', 'merge_seeds', 'dense_text',
-           'dense_evaluation', 'mean_std', 'metric_names', 'results_table', 'zero_shot_table', 'dataset_lines',
-           'per_predicate_table', 'evaluation_report', 'dense_figure', 'dense_report', 'sets_digest',
+           'zero_shot_metrics', 'hard_negative_metrics', 'vsr_zero_shot_metrics', 'evaluate_candidate', 'merge_seeds',
+           'dense_text', 'dense_evaluation', 'mean_std', 'metric_names', 'results_table', 'zero_shot_table',
+           'dataset_lines', 'per_predicate_table', 'evaluation_report', 'dense_figure', 'dense_report', 'sets_digest',
            'cached_evaluation', 'results_json', 'folder_rows', 'row_commands', 'evaluate_models', 'csip_evaluate']
 
 # %% ../../nbs/07b_evaluate.ipynb #d9254653
@@ -98,6 +101,16 @@ def subset_questions(questions,      # GQA questions (`csip.data.load_gqa`)
     ids = {q.pair_id for q in qs}
     return qs, [p for p in pairs if p.pair_id in ids]
 
+# %% ../../nbs/07b_evaluate.ipynb #2108050c
+def _spatialsense_plus(sets:dict, info:dict, file, spatialsense, strict:bool):
+    "SpatialSense+'s relabelled pairs as `ss_train`/`ss_test`: images from SpatialSense's root, or beside `file`."
+    images = Path(spatialsense or Path(file).parent) / 'images'
+    tr, te = (load_spatialsense_plus(_need(file, 'SpatialSense+ annotations'), images, s, strict=strict)
+              for s in ('train', 'test'))
+    sets.update(ss_train=tr, ss_test=te)
+    info['spatialsense'] = dict(root=str(images.parent), annotations=f"{file} (SpatialSense+)", train=len(tr),
+                                test=len(te), skipped=_skipped(tr, te))
+
 # %% ../../nbs/07b_evaluate.ipynb #d47565f1
 def _hard_negative_set_info(root, hn) -> dict:
     "Sizes of the hard-negative sets read from `root`: sets, images per set, chance, sets per predicate."
@@ -112,12 +125,16 @@ def load_datasets(spatialsense=None,         # SpatialSense root: annotations.js
                   seed:int=0,                # the question subset's seed
                   strict:bool=False,         # a bad record is an error instead of skipped and listed
                   hard_negatives=None,       # folder of minimal-variant sets (`csip.configurations`)
+                  vsr=None,                  # VSR root: images/, splits/, annotations/instances_{train,val}2017.json
+                  vsr_split:str='random',    # VSR's 'random' or 'zeroshot' split
+                  spatialsense_plus=None,    # SpatialSense+'s annotation file, read with SpatialSense's images
                  ) -> tuple[dict, dict]:     # `(sets, info)`: the sets by name; their sizes, files, skipped records
     "The evaluation sets of the roots given (official layouts): `ss_train`, `ss_test`, `unrel`, `gqa`, hard negatives."
-    if not (spatialsense or unrel or gqa or hard_negatives):
-        raise ValueError("no dataset given: name at least one of spatialsense, unrel, gqa")
+    if not (spatialsense or unrel or gqa or hard_negatives or vsr or spatialsense_plus):
+        raise ValueError("no dataset given: name at least one of spatialsense, spatialsense_plus, unrel, gqa, vsr")
     sets, info = {}, {}
-    if spatialsense:
+    if spatialsense_plus: _spatialsense_plus(sets, info, spatialsense_plus, spatialsense, strict)
+    elif spatialsense:
         ann = _need(Path(spatialsense) / 'annotations.json', 'SpatialSense (DIR/annotations.json, DIR/images/)')
         tr, te = (load_spatialsense(ann, Path(spatialsense) / 'images', s, strict=strict) for s in ('train', 'test'))
         sets.update(ss_train=tr, ss_test=te)
@@ -144,6 +161,7 @@ def load_datasets(spatialsense=None,         # SpatialSense root: annotations.js
         sets['hard_negatives'] = load_hard_negatives(hard_negatives, strict=strict)
         if not sets['hard_negatives']: raise ValueError(f"hard negatives: no valid set in {hard_negatives}")
         info['hard_negatives'] = _hard_negative_set_info(hard_negatives, sets['hard_negatives'])
+    if vsr: sets['vsr'], info['vsr'] = load_vsr(vsr, vsr_split, strict)
     return sets, info
 
 # %% ../../nbs/07b_evaluate.ipynb #e671d982
@@ -310,6 +328,9 @@ def evaluate_features(features_of,        # `(set name, pairs) -> (N, ...)` feat
                           [q.answer for q in qs], [q.detailed for q in qs])
         details['vqa'] = vqa_benchmark(vqa['train'][:3], vqa['val'], cfg.vqa, seeds=seeds)
         metrics['VQA accuracy'] = _values(details['vqa'], 'accuracy')
+    if 'vsr' in sets:
+        v = vsr_evaluation(f, sets['vsr'], cfg.vqa, seeds)
+        metrics.update(v['metrics']); details['vsr'] = dict(probe=v['details'])
     return dict(metrics=metrics, details=[details], features=features)
 
 # %% ../../nbs/07b_evaluate.ipynb #6df77938
@@ -367,6 +388,22 @@ def hard_negative_metrics(features_of,      # `(set name, pairs) -> features` of
     return dict(metrics={f'hard-negative accuracy ({k})': [a['hard-negative accuracy'] for a in v]
                          for k, v in runs.items()}, details=runs)
 
+# %% ../../nbs/07b_evaluate.ipynb #8b7a98e2
+def vsr_zero_shot_metrics(c:Candidate,       # the model
+                          pm,                # its `PromptModel` when it is a checkpoint, else None
+                          features_of,       # its `(set name, pairs) -> features` (`candidate_features`)
+                          vsr:dict,          # `{split: [VSRRecord]}` (`load_datasets`' `vsr`)
+                          cfg:SuiteConfig,   # the prompts' size (`prompt_prototypes`)
+                         ) -> dict:          # `dict(metrics={name: [value]}, details={'zero_shot'|'image_text': ...})`
+    "The VSR zero-shot answers a model allows: the banner tower's (checkpoints), image-caption cosine (open_clip)."
+    out, spec = {}, parse_model_spec(c.spec) if c.spec.startswith('openclip:') else None
+    if pm is not None:
+        out['zero_shot'] = vsr_zero_shot(pm, vsr_class_embeddings(pm, cfg.prompt_prototypes), features_of, vsr)
+    if spec is not None:
+        out['image_text'] = openclip_zero_shot(spec.name, spec.weights, vsr)
+    return dict(metrics={k: v for e in out.values() for k, v in e['metrics'].items()},
+                details={k: e['details'] for k, e in out.items()})
+
 # %% ../../nbs/07b_evaluate.ipynb #873f0450
 def evaluate_candidate(c:Candidate,       # the model
                        features_of,       # its `(set name, pairs) -> features` (`candidate_features`)
@@ -377,12 +414,15 @@ def evaluate_candidate(c:Candidate,       # the model
                       ) -> dict:          # `evaluate_features`' result with the zero-shot and hard-negative metrics
     "Every evaluation of one backbone: `evaluate_features`, then the zero-shot and hard-negative metrics it allows."
     r, extra = evaluate_features(features_of, sets, ubanners, cfg), {}
-    pm = prompt_model(c, cfg.cache) if {'ss_train', 'hard_negatives'} & set(sets) else None
+    pm = prompt_model(c, cfg.cache) if {'ss_train', 'hard_negatives', 'vsr'} & set(sets) else None
     prototypes = prototypes or (lambda: predicate_prototypes(cfg.prompt_prototypes))
     prompt = None if pm is None else prompt_embeddings(pm, prototypes())
     if pm is not None and 'ss_train' in sets: extra['zero_shot'] = zero_shot_metrics(pm, prompt, features_of, sets, cfg)
     if 'hard_negatives' in sets: extra['hard_negatives'] = hard_negative_metrics(features_of, sets, cfg, pm, prompt)
     for name, e in extra.items(): r['metrics'].update(e['metrics']); r['details'][0][name] = e['details']
+    if 'vsr' in sets:
+        v = vsr_zero_shot_metrics(c, pm, features_of, sets['vsr'], cfg)
+        r['metrics'].update(v['metrics']); r['details'][0]['vsr'].update(v['details'])
     return r
 
 def merge_seeds(runs:list, # `evaluate_features` results of one model's backbones (seeds)
@@ -427,11 +467,12 @@ def _with_dense(r:dict, d:dict) -> dict:
     for x, y in zip(r['details'], d['details']): x['dense'] = y
     return r
 
-def _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing) -> tuple:
-    "`(sets, dense sets, info)` of the roots given; only dense roots: no `load_datasets`."
+def _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing, **roots) -> tuple:
+    "`(sets, dense sets, info)` of the roots given (`roots`: VSR, SpatialSense+); dense roots alone: no `load_datasets`."
     dsets, dinfo = load_dense_sets(spair, pfpascal, pointing, cfg.dense, strict)
-    sets, info = ({}, {}) if dsets and not (spatialsense or unrel or gqa or cfg.hard_negatives) else \
-        load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict, hard_negatives=cfg.hard_negatives)
+    others = spatialsense or unrel or gqa or cfg.hard_negatives or roots.get('vsr') or roots.get('spatialsense_plus')
+    sets, info = ({}, {}) if dsets and not others else \
+        load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict, hard_negatives=cfg.hard_negatives, **roots)
     return sets, dsets, info | dinfo
 
 # %% ../../nbs/07b_evaluate.ipynb #8e9dd933
@@ -444,7 +485,8 @@ def metric_names(results:dict, # `{model: {'metrics': {name: values}, ...}}`
                 ) -> list:
     "The main table's metrics of `results`: `METRICS` in order, then the others but zero-shot and dense ones."
     seen = list(dict.fromkeys(k for r in results.values() for k in r['metrics']))
-    return [m for m in METRICS if m in seen] + [m for m in seen if m not in METRICS + ZERO_SHOT_METRICS + DENSE_METRICS]
+    apart = METRICS + ZERO_SHOT_METRICS + VSR_METRICS[1:] + DENSE_METRICS   # VSR details: the report's VSR section
+    return [m for m in METRICS if m in seen] + [m for m in seen if m not in apart]
 
 def results_table(results:dict,  # `{model: {'metrics': {name: values}, ...}}`
                   columns=(),    # fields of each result shown after the model's name (e.g. `'marker'`)
@@ -495,7 +537,8 @@ def dataset_lines(info:dict, # `load_datasets`' info
     "One line per dataset: its root and sizes."
     lines = []
     if 'spatialsense' in info: s = info['spatialsense']; lines.append(
-        f"SpatialSense `{s['root']}`: {s['train']} train and {s['test']} test triplets (probes train on train)")
+        f"SpatialSense `{s.get('annotations', s['root'])}`: {s['train']} train and {s['test']} test triplets "
+        "(probes train on train)")
     if 'unrel' in info: u = info['unrel']; lines.append(
         f"UnRel `{u['root']}`: {u['pairs']} pairs in {u['images']} images, {u['queries']} triplet queries")
     if 'gqa' in info:
@@ -507,6 +550,7 @@ def dataset_lines(info:dict, # `load_datasets`' info
     if 'hard_negatives' in info: h = info['hard_negatives']; lines.append(
         f"hard negatives `{h['root']}`: {h['sets']} minimal-variant sets of {h['images_per_set']} images "
         f"({', '.join(f'{n} {p}' for p, n in h['predicates'].items())})")
+    if 'vsr' in info: lines.append(vsr_dataset_line(info['vsr']))
     return lines
 
 def per_predicate_table(results:dict, # `{model: {'details': [...], ...}}`
@@ -564,7 +608,10 @@ two extra channels; `tint`, the RGB-only backbones' view (A tinted red, B blue);
 ## Zero-shot and hard negatives
 
 {zs}
-""" if zs else '')
+""" if zs else '') + (f"""
+## VSR (visual spatial reasoning)
+
+{vsr_report(results, info['vsr'])}""" if 'vsr' in info else '')
 
 # %% ../../nbs/07b_evaluate.ipynb #50cca98b
 def dense_figure(out_dir,      # `evaluate_models`' folder: the models' cached dense features
@@ -703,11 +750,15 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
                     spair=None,                   # SPair-71k root (csip.evaluate.dense)
                     pfpascal=None,                # PF-PASCAL root: its pairs' CSV and images
                     pointing=None,                # COCO root, or (instances file, image folder): the pointing game
+                    vsr=None,                     # VSR root (csip.evaluate.vsr)
+                    vsr_split:str='random',       # VSR's 'random' or 'zeroshot' split
+                    spatialsense_plus=None,       # SpatialSense+'s annotation file (SpatialSense's images)
                    ) -> dict:                     # `dict(results={name: {spec, marker, ..., metrics}}, sets, datasets)`
     "Evaluate `models` on the datasets given, features cached per (model, set); write `results.json`, `report.md`."
     out = Path(out_dir)
     candidates = _candidates(models, image_size)            # every spec and weights file checked before any work
-    sets, dsets, info = _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing)
+    sets, dsets, info = _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing,
+                                  vsr=vsr, vsr_split=vsr_split, spatialsense_plus=spatialsense_plus)
     out.mkdir(parents=True, exist_ok=True)
     ubanners = None
     if 'unrel' in sets:
@@ -750,6 +801,9 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
                   spair:str=None,            # SPair-71k root: JPEGImages/, PairAnnotation/, Layout/large/
                   pfpascal:str=None,         # PF-PASCAL root: test_pairs.csv (or image_pairs/) and its images
                   pointing:str=None,         # COCO root (pointing game): annotations/instances_val2017.json, val2017/
+                  vsr:str=None,              # VSR root: images/, splits/{random,zeroshot}/, annotations/ (COCO)
+                  vsr_split:str='random',    # VSR's split: 'random' or 'zeroshot'
+                  spatialsense_plus:str=None,# SpatialSense+'s annots_spatialsenseplus.json (SpatialSense's images)
                   hard_negatives:str=SuiteConfig.hard_negatives, # folder of minimal-variant sets (csip.configurations)
                   max_questions:int=None,    # a seeded subset of at most this many yes/no questions per GQA split
                   image_size:int=224,        # input size of the models that do not carry one
@@ -768,8 +822,8 @@ def csip_evaluate(out_dir:str,               # folder for results.json, report.m
         cfg = script_config(SuiteConfig(seeds=tuple(range(seeds)), hard_negatives=hard_negatives), SuiteConfig(),
                             config, set)
         r = evaluate_models(out_dir, parse_models(models), spatialsense, unrel, gqa, cfg, image_size, max_questions,
-                            strict, device, workers, batch_size, command, spair,
-                            pfpascal, pointing)
+                            strict, device, workers, batch_size, command, spair, pfpascal, pointing, vsr,
+                            vsr_split, spatialsense_plus)
         if metric_names(r['results']): print(results_table(r['results'], columns=('marker',)))
         if zs := zero_shot_table(r): print(zs)
         if dense := {m: x for m, x in r['results'].items() if any(k in DENSE_METRICS for k in x['metrics'])}:
