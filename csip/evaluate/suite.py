@@ -114,8 +114,7 @@ def _spatialsense_plus(sets:dict, info:dict, file, spatialsense, strict:bool):
 # %% ../../nbs/07b_evaluate.ipynb #d47565f1
 def _hard_negative_set_info(root, hn) -> dict:
     "Sizes of the hard-negative sets read from `root`: sets, images per set, chance, sets per predicate."
-    n = len(hn[0].pairs)
-    return dict(root=str(root), sets=len(hn), images_per_set=n, chance=1 / n,
+    return dict(root=str(root), sets=len(hn), images_per_set=(n := len(hn[0].pairs)), chance=1 / n,
                 predicates={p: sum(s.predicate == p for s in hn) for p in dict.fromkeys(s.predicate for s in hn)})
 
 def load_datasets(spatialsense=None,         # SpatialSense root: annotations.json, images/
@@ -468,12 +467,20 @@ def _with_dense(r:dict, d:dict) -> dict:
     return r
 
 def _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing, **roots) -> tuple:
-    "`(sets, dense sets, info)` of the roots given (`roots`: VSR, SpatialSense+); dense roots alone: no `load_datasets`."
+    "`(sets, dense sets, info)` of the roots given (`roots`: VSR's); dense roots alone: no `load_datasets`."
     dsets, dinfo = load_dense_sets(spair, pfpascal, pointing, cfg.dense, strict)
-    others = spatialsense or unrel or gqa or cfg.hard_negatives or roots.get('vsr') or roots.get('spatialsense_plus')
-    sets, info = ({}, {}) if dsets and not others else \
-        load_datasets(spatialsense, unrel, gqa, max_questions, strict=strict, hard_negatives=cfg.hard_negatives, **roots)
+    others = spatialsense or unrel or gqa or cfg.hard_negatives or any(roots.values())
+    sets, info = ({}, {}) if dsets and not others else load_datasets(
+        spatialsense, unrel, gqa, max_questions, strict=strict, hard_negatives=cfg.hard_negatives, **roots)
     return sets, dsets, info | dinfo
+
+def _write_results(out, results, info, cfg, digest, dsets, command):
+    "`results.json`, `dense.png` and `report.md`, with the rows of the models evaluated earlier in `out`."
+    rows = folder_rows(out / 'results.json', results, cfg, digest, command)     # earlier models of the folder too
+    write_json(out / 'results.json', dict(results_json(rows, info, cfg, command), sets_sha256=digest), indent=1)
+    if (fig := dense_figure(out, results, dsets)) is not None: fig.savefig(out / 'dense.png', dpi=80); plt.close(fig)
+    report = evaluation_report(rows, info, cfg, command) + dense_report(results, info, cfg) + row_commands(rows)
+    atomic_write(out / 'report.md', report)
 
 # %% ../../nbs/07b_evaluate.ipynb #8e9dd933
 def mean_std(values, # one metric's values, one per run
@@ -760,14 +767,10 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
     sets, dsets, info = _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing,
                                   vsr=vsr, vsr_split=vsr_split, spatialsense_plus=spatialsense_plus)
     out.mkdir(parents=True, exist_ok=True)
-    ubanners = None
-    if 'unrel' in sets:
-        banners_of = candidate_features(banner_candidate(), out / 'features' / '_banners', cfg.cache)
-        ubanners = banners_of('unrel', sets['unrel'])
+    ubanners = (candidate_features(banner_candidate(), out / 'features' / '_banners', cfg.cache)('unrel', sets['unrel'])
+                if 'unrel' in sets else None)
     results, digest, ddigest = {}, sets_digest(sets), sets_digest(dsets)
-    @functools.cache
-    def prototypes():   # the zero-shot prompts' configurations: made once, for every checkpoint
-        return predicate_prototypes(cfg.prompt_prototypes)
+    prototypes = functools.cache(lambda: predicate_prototypes(cfg.prompt_prototypes))   # made once, for every checkpoint
     for name, runs in candidates.items():
         print(f'evaluating {name} ({runs[0].spec})')
         folder = out / 'features' / _folder_name(name)
@@ -784,11 +787,7 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
         features = {s: feats[0](s, sets[s]).reshape(len(sets[s]), -1) for s in ('ss_test', 'unrel') if s in sets}
         results[name] = dict(spec=runs[0].spec, marker=runs[0].marker, image_size=runs[0].image_size, **r,
                              features=features)
-    rows = folder_rows(out / 'results.json', results, cfg, digest, command)     # earlier models of the folder too
-    write_json(out / 'results.json', dict(results_json(rows, info, cfg, command), sets_sha256=digest), indent=1)
-    if (fig := dense_figure(out, results, dsets)) is not None: fig.savefig(out / 'dense.png', dpi=80); plt.close(fig)
-    report = evaluation_report(rows, info, cfg, command) + dense_report(results, info, cfg) + row_commands(rows)
-    atomic_write(out / 'report.md', report)
+    _write_results(out, results, info, cfg, digest, dsets, command)
     return dict(results=results, sets=sets, datasets=info, dense_sets=dsets)
 
 # %% ../../nbs/07b_evaluate.ipynb #afba4abe
