@@ -770,7 +770,7 @@ def evaluate_models(out_dir,                      # results.json, report.md and 
     ubanners = (candidate_features(banner_candidate(), out / 'features' / '_banners', cfg.cache)('unrel', sets['unrel'])
                 if 'unrel' in sets else None)
     results, digest, ddigest = {}, sets_digest(sets), sets_digest(dsets)
-    prototypes = functools.cache(lambda: predicate_prototypes(cfg.prompt_prototypes))   # made once, for every checkpoint
+    prototypes = functools.cache(lambda: predicate_prototypes(cfg.prompt_prototypes))   # once, for every checkpoint
     for name, runs in candidates.items():
         print(f'evaluating {name} ({runs[0].spec})')
         folder = out / 'features' / _folder_name(name)
