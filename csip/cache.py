@@ -27,10 +27,10 @@ from .utils import (atomic_write, script_errors, dist_env, SET_FLAG, script_conf
 __all__ = ['MASK_POLICY', 'FORMAT', 'FORMAT_VERSION', 'RECORDS_DIR', 'DATA_FORMATS', 'DATA_KINDS', 'EmptyMaskError',
            'CacheConfig', 'pair_grid', 'object_grid_mask', 'banner_masks', 'shard_name', 'pair_ids_sha256',
            'make_manifest', 'read_manifest', 'check_manifest', 'write_or_check_manifest', 'shard_rows', 'shard_ok',
-           'checksum_path', 'write_shard', 'file_sha256', 'record_checksums', 'verify_shards', 'ChunkMasks', 'CacheRun',
-           'compute_banners', 'BannerCache', 'object_rle', 'rle_mask', 'record_columns', 'write_records',
-           'records_image_root', 'CacheRecords', 'crops_path', 'write_crops', 'default_image_dir', 'pair_source',
-           'source_pairs', 'image_defect', 'image_defects', 'without_images', 'BannersConfig', 'banners_config_in',
+           'checksum_path', 'write_shard', 'file_sha256', 'record_checksums', 'verify_shards', 'object_rle', 'rle_mask',
+           'record_columns', 'write_records', 'records_image_root', 'CacheRecords', 'ChunkMasks', 'CacheRun',
+           'compute_banners', 'BannerCache', 'crops_path', 'write_crops', 'default_image_dir', 'pair_source',
+           'image_defect', 'image_defects', 'without_images', 'source_pairs', 'BannersConfig', 'banners_config_in',
            'banners_config', 'data_source', 'banners_command', 'csip_banners', 'training_pairs', 'PairRows',
            'CacheRows', 'open_caches', 'CropBatches', 'crop_batches']
 
@@ -257,6 +257,134 @@ def verify_shards(cache_dir,  # a complete cache folder
                              "shard changed after it was written; delete it and run csip_banners again to remake it")
     return len(sums)
 
+# %% ../nbs/02b_cache.ipynb #31aae835
+RECORDS_DIR = 'records'   # the folder of a cache that holds its pair records
+
+def object_rle(obj:ObjectRef,  # the object
+               height:int,     # image height, pixels
+               width:int,      # image width, pixels
+              ) -> bytes:      # pycocotools' compressed RLE `counts`
+    "The full-resolution mask of `obj` (`csip.data.object_mask`) as COCO's compressed RLE, polygons never decoded."
+    seg = obj.segmentation
+    if seg is None: rle = mask_utils.encode(np.asfortranarray(box_mask(obj.bbox, height, width).astype(np.uint8)))
+    elif isinstance(seg, dict):
+        if list(seg.get('size', [])) != [height, width]:
+            raise ValueError(f"RLE size {seg.get('size')} does not match the image size [{height}, {width}] "
+                             f"({obj.category})")
+        rle = mask_utils.frPyObjects(seg, height, width) if isinstance(seg.get('counts'), list) else seg
+    else: rle = mask_utils.merge(mask_utils.frPyObjects([list(map(float, p)) for p in seg], height, width))
+    c = rle['counts']
+    return c if isinstance(c, bytes) else c.encode()
+
+def rle_mask(counts:bytes,    # compressed RLE (`object_rle`)
+             height:int,      # image height, pixels
+             width:int,       # image width, pixels
+            ) -> np.ndarray:  # bool (height, width)
+    "Decode a compressed RLE to a bool mask."
+    return mask_utils.decode(dict(size=[height, width], counts=bytes(counts))).astype(bool)
+
+# %% ../nbs/02b_cache.ipynb #fe89773b
+def _table(values:list) -> tuple[list, np.ndarray]:
+    "The distinct values (None left out) and each value's position among them (-1: None)."
+    names = sorted({v for v in values if v is not None}, key=str)
+    pos = {v: k for k, v in enumerate(names)}
+    return names, np.array([-1 if v is None else pos[v] for v in values], np.int32)
+
+def record_columns(pairs,       # the `Pair` records, in the cache's order
+                   image_root,  # image paths are stored relative to it
+                   progress:bool=False,  # show a progress bar (the masks are encoded here)
+                  ) -> tuple[dict, dict]:  # (columns: name -> array, tables: name -> list of strings)
+    "The columns of the pair records: everything training reads about a pair but its id, in flat arrays."
+    root = Path(image_root).resolve()
+    paths, image = _table([os.path.relpath(Path(p.image_path).resolve(), root) for p in pairs])
+    sizes = np.zeros((len(paths), 2), np.int32); sizes[image] = [(p.width, p.height) for p in pairs]
+    cats, categories = _table([o.category for p in pairs for o in (p.subject, p.object)])
+    predicates, predicate = _table([p.predicate for p in pairs])
+    datasets, dataset = _table([p.dataset for p in pairs])
+    rles = [object_rle(o, p.height, p.width) for p in tqdm(pairs, 'pair records', disable=not progress, unit='pair')
+            for o in (p.subject, p.object)]
+    cols = dict(image=image, categories=categories.reshape(-1, 2), predicate=predicate, dataset=dataset,
+                label=np.array([-1 if p.label is None else int(p.label) for p in pairs], np.int8),
+                boxes=np.array([(p.subject.bbox, p.object.bbox) for p in pairs], np.float64).reshape(-1, 2, 4),
+                rle_offsets=np.cumsum([0] + [len(r) for r in rles], dtype=np.int64),
+                rle=np.frombuffer(b''.join(rles), np.uint8),
+                image_paths=np.array([s.encode() for s in paths] or [b''], dtype='S')[:len(paths)], image_sizes=sizes)
+    return cols, dict(categories=cats, predicates=predicates, datasets=datasets)
+
+# %% ../nbs/02b_cache.ipynb #d2905dfd
+def write_records(cache_dir,            # the cache folder
+                  pairs,                # the `Pair` records, in the cache's order
+                  image_root,           # the folder image paths are stored relative to
+                  progress:bool=False,  # show a progress bar
+                 ) -> Path:             # the records folder
+    "Write the pair records of a cache (`record_columns`): one `.npy` per column and `index.json`, all or nothing."
+    out = Path(cache_dir)/RECORDS_DIR
+    cols, tables = record_columns(pairs, image_root, progress)
+    tmp = out.with_name(f'{RECORDS_DIR}.{os.getpid()}.tmp')
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    for name, a in cols.items(): atomic_write(tmp/f'{name}.npy', lambda f, a=a: np.save(f, a, allow_pickle=False))
+    index = dict(n_pairs=len(pairs), pair_ids_sha256=pair_ids_sha256(p.pair_id for p in pairs),
+                 image_root=str(Path(image_root).resolve()), n_images=len(cols['image_paths']),
+                 columns={k: [a.dtype.str, list(a.shape)] for k, a in cols.items()}, **tables)
+    write_json(tmp/'index.json', index, indent=1)
+    shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
+    return out
+
+def records_image_root(pairs,                # the `Pair` records
+                       source:dict|None,     # the manifest's source, if any
+                      ) -> Path:             # where the images are stored relative to
+    "The image root of a cache's records: the source's image folder, else the folder all images share."
+    if isinstance(source, dict) and source.get('image_dir'): return Path(source['image_dir'])
+    return Path(os.path.commonpath([str(Path(p.image_path).resolve().parent) for p in pairs]))
+
+# %% ../nbs/02b_cache.ipynb #e140d3e8
+class CacheRecords:
+    "The pair records of a cache, memory-mapped: `len`, `records[i] -> Pair` (masks as compressed RLE)."
+    def __init__(self,
+                 cache_dir,        # a banner cache with pair records (format version 3)
+                 image_root=None,  # where the images are now; None: where they were when the cache was built
+                 pair_ids=None,    # the cache's pair ids, if read already; None: read `pair_ids.txt`
+                 check:bool=True): # check that the image root holds the first pair's image
+        self.cache_dir = Path(cache_dir); d = self.cache_dir/RECORDS_DIR
+        if not (d/'index.json').exists():
+            raise FileNotFoundError(f"{d}: the cache holds no pair records (made by an older csip, or unfinished)")
+        self.index = ix = read_json(d/'index.json')
+        self.image_root = Path(image_root or ix['image_root'])
+        self.pair_ids = pair_ids if pair_ids is not None else (self.cache_dir/'pair_ids.txt').read_text().splitlines()
+        if len(self.pair_ids) != ix['n_pairs'] or pair_ids_sha256(self.pair_ids) != ix['pair_ids_sha256']:
+            raise ValueError(f"{d/'index.json'} holds the records of other pairs than {self.cache_dir/'pair_ids.txt'}")
+        self.cols = {k: np.load(d/f'{k}.npy', mmap_mode='r', allow_pickle=False) for k in ix['columns']}
+        bad = [k for k, (dt, shape) in ix['columns'].items()
+               if (self.cols[k].dtype.str, list(self.cols[k].shape)) != (dt, shape)]
+        if bad: raise ValueError(f"{d}: columns {bad} do not match {d/'index.json'}; rebuild the cache")
+        if check and len(self): self._check_root()
+    def _check_root(self):
+        p = self[0]
+        if not Path(p.image_path).exists():
+            raise FileNotFoundError(
+                f"{p.image_path}: image of pair {p.pair_id} not found: the images of the banner cache {self.cache_dir} "
+                f"are looked for under {self.image_root}; if they moved, give their folder "
+                "(csip_train --image_root DIR)")
+    def __len__(self): return self.index['n_pairs']
+    def __getstate__(self): return dict(cache_dir=self.cache_dir, image_root=self.image_root, pair_ids=self.pair_ids)
+    def __setstate__(self, s): self.__init__(**s, check=False)   # a spawned worker maps the files again
+    def __repr__(self): return f'CacheRecords({str(self.cache_dir)!r}, {len(self)} pairs, images in {self.image_root})'
+
+# %% ../nbs/02b_cache.ipynb #4070cc97
+@patch
+def __getitem__(self:CacheRecords, i:int) -> Pair:  # the pair's position in the cache
+    "The `Pair` at `i`, made from the columns: its image under `image_root`, its masks as compressed RLE dicts."
+    if not -len(self) <= i < len(self): raise IndexError(f'pair {i} out of range for {len(self)} pairs')
+    i, c, ix = i % len(self), self.cols, self.index
+    k = int(c['image'][i]); w, h = (int(v) for v in c['image_sizes'][k])
+    a, b, e = c['rle_offsets'][2 * i:2 * i + 3]
+    obj = lambda j, s, t: ObjectRef(ix['categories'][c['categories'][i, j]], tuple(float(v) for v in c['boxes'][i, j]),
+                                    dict(size=[h, w], counts=c['rle'][s:t].tobytes()))
+    pred, label = int(c['predicate'][i]), int(c['label'][i])
+    return Pair(self.pair_ids[i], ix['datasets'][c['dataset'][i]], str(self.image_root/c['image_paths'][k].decode()),
+                w, h, obj(0, a, b), obj(1, b, e), None if pred < 0 else ix['predicates'][pred],
+                None if label < 0 else bool(label))
+
 # %% ../nbs/02b_cache.ipynb #68ab1caa
 class ChunkMasks(torch.utils.data.Dataset):
     "Item `k`: the grid masks of the `k`-th chunk of pairs, padded to one `(n, H, W)` bool tensor for A and one for B."
@@ -461,134 +589,6 @@ def banner_config(self:BannerCache) -> BannerConfig:
     "How the cache's banners were made: the name every banner source uses for it (`csip.train` checks it)."
     return self.config.banner
 
-# %% ../nbs/02b_cache.ipynb #31aae835
-RECORDS_DIR = 'records'   # the folder of a cache that holds its pair records
-
-def object_rle(obj:ObjectRef,  # the object
-               height:int,     # image height, pixels
-               width:int,      # image width, pixels
-              ) -> bytes:      # pycocotools' compressed RLE `counts`
-    "The full-resolution mask of `obj` (`csip.data.object_mask`) as COCO's compressed RLE, polygons never decoded."
-    seg = obj.segmentation
-    if seg is None: rle = mask_utils.encode(np.asfortranarray(box_mask(obj.bbox, height, width).astype(np.uint8)))
-    elif isinstance(seg, dict):
-        if list(seg.get('size', [])) != [height, width]:
-            raise ValueError(f"RLE size {seg.get('size')} does not match the image size [{height}, {width}] "
-                             f"({obj.category})")
-        rle = mask_utils.frPyObjects(seg, height, width) if isinstance(seg.get('counts'), list) else seg
-    else: rle = mask_utils.merge(mask_utils.frPyObjects([list(map(float, p)) for p in seg], height, width))
-    c = rle['counts']
-    return c if isinstance(c, bytes) else c.encode()
-
-def rle_mask(counts:bytes,    # compressed RLE (`object_rle`)
-             height:int,      # image height, pixels
-             width:int,       # image width, pixels
-            ) -> np.ndarray:  # bool (height, width)
-    "Decode a compressed RLE to a bool mask."
-    return mask_utils.decode(dict(size=[height, width], counts=bytes(counts))).astype(bool)
-
-# %% ../nbs/02b_cache.ipynb #fe89773b
-def _table(values:list) -> tuple[list, np.ndarray]:
-    "The distinct values (None left out) and each value's position among them (-1: None)."
-    names = sorted({v for v in values if v is not None}, key=str)
-    pos = {v: k for k, v in enumerate(names)}
-    return names, np.array([-1 if v is None else pos[v] for v in values], np.int32)
-
-def record_columns(pairs,       # the `Pair` records, in the cache's order
-                   image_root,  # image paths are stored relative to it
-                   progress:bool=False,  # show a progress bar (the masks are encoded here)
-                  ) -> tuple[dict, dict]:  # (columns: name -> array, tables: name -> list of strings)
-    "The columns of the pair records: everything training reads about a pair but its id, in flat arrays."
-    root = Path(image_root).resolve()
-    paths, image = _table([os.path.relpath(Path(p.image_path).resolve(), root) for p in pairs])
-    sizes = np.zeros((len(paths), 2), np.int32); sizes[image] = [(p.width, p.height) for p in pairs]
-    cats, categories = _table([o.category for p in pairs for o in (p.subject, p.object)])
-    predicates, predicate = _table([p.predicate for p in pairs])
-    datasets, dataset = _table([p.dataset for p in pairs])
-    rles = [object_rle(o, p.height, p.width) for p in tqdm(pairs, 'pair records', disable=not progress, unit='pair')
-            for o in (p.subject, p.object)]
-    cols = dict(image=image, categories=categories.reshape(-1, 2), predicate=predicate, dataset=dataset,
-                label=np.array([-1 if p.label is None else int(p.label) for p in pairs], np.int8),
-                boxes=np.array([(p.subject.bbox, p.object.bbox) for p in pairs], np.float64).reshape(-1, 2, 4),
-                rle_offsets=np.cumsum([0] + [len(r) for r in rles], dtype=np.int64),
-                rle=np.frombuffer(b''.join(rles), np.uint8),
-                image_paths=np.array([s.encode() for s in paths] or [b''], dtype='S')[:len(paths)], image_sizes=sizes)
-    return cols, dict(categories=cats, predicates=predicates, datasets=datasets)
-
-# %% ../nbs/02b_cache.ipynb #d2905dfd
-def write_records(cache_dir,            # the cache folder
-                  pairs,                # the `Pair` records, in the cache's order
-                  image_root,           # the folder image paths are stored relative to
-                  progress:bool=False,  # show a progress bar
-                 ) -> Path:             # the records folder
-    "Write the pair records of a cache (`record_columns`): one `.npy` per column and `index.json`, all or nothing."
-    out = Path(cache_dir)/RECORDS_DIR
-    cols, tables = record_columns(pairs, image_root, progress)
-    tmp = out.with_name(f'{RECORDS_DIR}.{os.getpid()}.tmp')
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    for name, a in cols.items(): atomic_write(tmp/f'{name}.npy', lambda f, a=a: np.save(f, a, allow_pickle=False))
-    index = dict(n_pairs=len(pairs), pair_ids_sha256=pair_ids_sha256(p.pair_id for p in pairs),
-                 image_root=str(Path(image_root).resolve()), n_images=len(cols['image_paths']),
-                 columns={k: [a.dtype.str, list(a.shape)] for k, a in cols.items()}, **tables)
-    write_json(tmp/'index.json', index, indent=1)
-    shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
-    return out
-
-def records_image_root(pairs,                # the `Pair` records
-                       source:dict|None,     # the manifest's source, if any
-                      ) -> Path:             # where the images are stored relative to
-    "The image root of a cache's records: the source's image folder, else the folder all images share."
-    if isinstance(source, dict) and source.get('image_dir'): return Path(source['image_dir'])
-    return Path(os.path.commonpath([str(Path(p.image_path).resolve().parent) for p in pairs]))
-
-# %% ../nbs/02b_cache.ipynb #e140d3e8
-class CacheRecords:
-    "The pair records of a cache, memory-mapped: `len`, `records[i] -> Pair` (masks as compressed RLE)."
-    def __init__(self,
-                 cache_dir,        # a banner cache with pair records (format version 3)
-                 image_root=None,  # where the images are now; None: where they were when the cache was built
-                 pair_ids=None,    # the cache's pair ids, if read already; None: read `pair_ids.txt`
-                 check:bool=True): # check that the image root holds the first pair's image
-        self.cache_dir = Path(cache_dir); d = self.cache_dir/RECORDS_DIR
-        if not (d/'index.json').exists():
-            raise FileNotFoundError(f"{d}: the cache holds no pair records (made by an older csip, or unfinished)")
-        self.index = ix = read_json(d/'index.json')
-        self.image_root = Path(image_root or ix['image_root'])
-        self.pair_ids = pair_ids if pair_ids is not None else (self.cache_dir/'pair_ids.txt').read_text().splitlines()
-        if len(self.pair_ids) != ix['n_pairs'] or pair_ids_sha256(self.pair_ids) != ix['pair_ids_sha256']:
-            raise ValueError(f"{d/'index.json'} holds the records of other pairs than {self.cache_dir/'pair_ids.txt'}")
-        self.cols = {k: np.load(d/f'{k}.npy', mmap_mode='r', allow_pickle=False) for k in ix['columns']}
-        bad = [k for k, (dt, shape) in ix['columns'].items()
-               if (self.cols[k].dtype.str, list(self.cols[k].shape)) != (dt, shape)]
-        if bad: raise ValueError(f"{d}: columns {bad} do not match {d/'index.json'}; rebuild the cache")
-        if check and len(self): self._check_root()
-    def _check_root(self):
-        p = self[0]
-        if not Path(p.image_path).exists():
-            raise FileNotFoundError(
-                f"{p.image_path}: image of pair {p.pair_id} not found: the images of the banner cache {self.cache_dir} "
-                f"are looked for under {self.image_root}; if they moved, give their folder "
-                "(csip_train --image_root DIR)")
-    def __len__(self): return self.index['n_pairs']
-    def __getstate__(self): return dict(cache_dir=self.cache_dir, image_root=self.image_root, pair_ids=self.pair_ids)
-    def __setstate__(self, s): self.__init__(**s, check=False)   # a spawned worker maps the files again
-    def __repr__(self): return f'CacheRecords({str(self.cache_dir)!r}, {len(self)} pairs, images in {self.image_root})'
-
-# %% ../nbs/02b_cache.ipynb #4070cc97
-@patch
-def __getitem__(self:CacheRecords, i:int) -> Pair:  # the pair's position in the cache
-    "The `Pair` at `i`, made from the columns: its image under `image_root`, its masks as compressed RLE dicts."
-    if not -len(self) <= i < len(self): raise IndexError(f'pair {i} out of range for {len(self)} pairs')
-    i, c, ix = i % len(self), self.cols, self.index
-    k = int(c['image'][i]); w, h = (int(v) for v in c['image_sizes'][k])
-    a, b, e = c['rle_offsets'][2 * i:2 * i + 3]
-    obj = lambda j, s, t: ObjectRef(ix['categories'][c['categories'][i, j]], tuple(float(v) for v in c['boxes'][i, j]),
-                                    dict(size=[h, w], counts=c['rle'][s:t].tobytes()))
-    pred, label = int(c['predicate'][i]), int(c['label'][i])
-    return Pair(self.pair_ids[i], ix['datasets'][c['dataset'][i]], str(self.image_root/c['image_paths'][k].decode()),
-                w, h, obj(0, a, b), obj(1, b, e), None if pred < 0 else ix['predicates'][pred],
-                None if label < 0 else bool(label))
-
 # %% ../nbs/02b_cache.ipynb #0e49d0c8
 def crops_path(cache_dir,            # the cache folder
                size:int,             # side of the square crops, pixels
@@ -649,34 +649,6 @@ def pair_source(annotations,                           # the COCO instances file
         raise ValueError("SpatialSense's pairs are its annotated relations: pair sampling applies to COCO only")
     return dict(out, split=split or 'train', strict=bool(strict))
 
-# %% ../nbs/02b_cache.ipynb #1d08f4ca
-def _unique_geometry(pairs:list) -> list:
-    "The first pair of each distinct `(image, subject box, object box)`: relations differing in predicate or label."
-    seen, out = set(), []
-    for p in pairs:
-        key = (p.image_path, p.subject.bbox, p.object.bbox)
-        if key not in seen: seen.add(key); out.append(p)
-    return out
-
-def source_pairs(source:dict,             # a manifest's `source` (`pair_source`)
-                 check_images:bool=False, # check that every image file exists
-                 strict:bool=False,       # raise on the first bad record (so does the source's own `strict`)
-                ) -> tuple[list, list]:   # (pairs in the cache's order, the records the loader dropped)
-    "The pairs of a manifest `source`: the one way `csip_banners` makes them and training remakes them."
-    by_format = {'coco': ('sampling',), 'spatialsense': ('split',)}
-    need = ('format', 'annotations', 'image_dir', *by_format.get(source.get('format'), ()))
-    if missing := [k for k in need if k not in source]:
-        raise ValueError(f"a cache manifest's source lacks {', '.join(missing)}: {source}")
-    ann, images, strict = source['annotations'], source['image_dir'], bool(strict or source.get('strict'))
-    if source['format'] == 'coco':
-        sampling = PairSamplingConfig(**source['sampling'])
-        pairs = load_coco_pairs(ann, images, sampling, check_images=check_images, strict=strict)
-        return without_images(list(pairs), source), list(pairs.skipped)
-    if source['format'] == 'spatialsense':
-        pairs = load_spatialsense(ann, images, source['split'], check_images=check_images, strict=strict)
-        return without_images(_unique_geometry(pairs), source), list(pairs.skipped)
-    raise ValueError(f"unknown dataset format {source['format']!r} in a cache source; one of {DATA_FORMATS}")
-
 # %% ../nbs/02b_cache.ipynb #b2162138
 def image_defect(path,         # an image file
                  width:int,    # its width as the annotations say, pixels
@@ -710,6 +682,34 @@ def without_images(pairs:list,   # `Pair` records
     "`pairs` without those of the images a cache's source skips (`image_defects` found them bad)."
     skip = set(source.get('skip_images') or ())
     return [p for p in pairs if p.image_path not in skip] if skip else pairs
+
+# %% ../nbs/02b_cache.ipynb #1d08f4ca
+def _unique_geometry(pairs:list) -> list:
+    "The first pair of each distinct `(image, subject box, object box)`: relations differing in predicate or label."
+    seen, out = set(), []
+    for p in pairs:
+        key = (p.image_path, p.subject.bbox, p.object.bbox)
+        if key not in seen: seen.add(key); out.append(p)
+    return out
+
+def source_pairs(source:dict,             # a manifest's `source` (`pair_source`)
+                 check_images:bool=False, # check that every image file exists
+                 strict:bool=False,       # raise on the first bad record (so does the source's own `strict`)
+                ) -> tuple[list, list]:   # (pairs in the cache's order, the records the loader dropped)
+    "The pairs of a manifest `source`: the one way `csip_banners` makes them and training remakes them."
+    by_format = {'coco': ('sampling',), 'spatialsense': ('split',)}
+    need = ('format', 'annotations', 'image_dir', *by_format.get(source.get('format'), ()))
+    if missing := [k for k in need if k not in source]:
+        raise ValueError(f"a cache manifest's source lacks {', '.join(missing)}: {source}")
+    ann, images, strict = source['annotations'], source['image_dir'], bool(strict or source.get('strict'))
+    if source['format'] == 'coco':
+        sampling = PairSamplingConfig(**source['sampling'])
+        pairs = load_coco_pairs(ann, images, sampling, check_images=check_images, strict=strict)
+        return without_images(list(pairs), source), list(pairs.skipped)
+    if source['format'] == 'spatialsense':
+        pairs = load_spatialsense(ann, images, source['split'], check_images=check_images, strict=strict)
+        return without_images(_unique_geometry(pairs), source), list(pairs.skipped)
+    raise ValueError(f"unknown dataset format {source['format']!r} in a cache source; one of {DATA_FORMATS}")
 
 # %% ../nbs/02b_cache.ipynb #7f4969d1
 @dataclass(frozen=True)
