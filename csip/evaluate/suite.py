@@ -469,7 +469,7 @@ def _with_dense(r:dict, d:dict) -> dict:
 def _all_sets(cfg, strict, max_questions, spatialsense, unrel, gqa, spair, pfpascal, pointing, **roots) -> tuple:
     "`(sets, dense sets, info)` of the roots given (`roots`: VSR's); dense roots alone: no `load_datasets`."
     dsets, dinfo = load_dense_sets(spair, pfpascal, pointing, cfg.dense, strict)
-    others = spatialsense or unrel or gqa or cfg.hard_negatives or any(roots.values())
+    others = spatialsense or unrel or gqa or cfg.hard_negatives or roots['vsr'] or roots['spatialsense_plus']
     sets, info = ({}, {}) if dsets and not others else load_datasets(
         spatialsense, unrel, gqa, max_questions, strict=strict, hard_negatives=cfg.hard_negatives, **roots)
     return sets, dsets, info | dinfo
